@@ -1,0 +1,111 @@
+"""The Litestar application factory: ``create_app(settings) -> Litestar``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+import picloud
+from picloud.api.controllers.api_keys import ApiKeysController
+from picloud.api.controllers.apps import AppsController
+from picloud.api.controllers.auth import AuthController
+from picloud.api.controllers.events import EventsController
+from picloud.api.controllers.health import healthz, readyz
+from picloud.api.controllers.users import UsersController
+from picloud.api.errors import exception_handlers
+from picloud.api.request_id import add_request_id_header
+
+__all__ = ["create_app", "ROUTE_HANDLERS"]
+
+log = logging.getLogger("picloud.api")
+
+#: Every controller of the admin API; later issues append theirs here.
+ROUTE_HANDLERS: list[Any] = [
+    healthz,
+    readyz,
+    AuthController,
+    UsersController,
+    ApiKeysController,
+    AppsController,
+    EventsController,
+]
+
+
+def _openapi() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="PiCloud admin API",
+        version=picloud.__version__,
+        path="/api/v1",
+        render_plugins=[JsonRenderPlugin(path="/openapi.json")],
+        components=Components(
+            security_schemes={
+                "bearer": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    description="An API key (pk_…) or a session token from /api/v1/auth/login",
+                )
+            }
+        ),
+        security=[{"bearer": []}],
+    )
+
+
+@asynccontextmanager
+async def _lifespan(app: Litestar) -> AsyncIterator[None]:
+    """Migrate, open the Postgres pool and Redis client, bootstrap the first admin."""
+    from picloud.db import create_pool
+    from picloud.migrations import migrate
+    from picloud.services.identity import bootstrap_admin
+
+    settings = app.state.settings
+    if app.state.run_migrations:
+        await migrate(settings.database_url)
+    pool = await create_pool(settings)
+    app.state.pool = pool
+    redis = None
+    if settings.redis_url:
+        from redis.asyncio import Redis
+
+        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
+    app.state.redis = redis
+    try:
+        async with pool.acquire() as conn:
+            made = await bootstrap_admin(
+                conn, settings.bootstrap_admin_email, settings.bootstrap_admin_password
+            )
+        if made is not None:
+            log.info("bootstrap: created instance admin %s", made.email)
+        yield
+    finally:
+        app.state.pool = None
+        await pool.close()
+        if redis is not None:
+            await redis.aclose()
+
+
+def create_app(settings: Any, *, run_migrations: bool = True, debug: bool = False) -> Litestar:
+    """Build the API application for ``settings`` (resources open in its lifespan)."""
+    app = Litestar(
+        route_handlers=list(ROUTE_HANDLERS),
+        exception_handlers=exception_handlers,
+        before_send=[add_request_id_header],
+        lifespan=[_lifespan],
+        openapi_config=_openapi(),
+        # Litestar refuses a larger Content-Length up front and stops reading
+        # a streamed body as soon as it passes the limit.
+        request_max_body_size=settings.max_request_body_bytes,
+        debug=debug,
+        logging_config=None,
+    )
+    app.state.settings = settings
+    app.state.run_migrations = run_migrations
+    app.state.pool = None
+    app.state.redis = None
+    return app

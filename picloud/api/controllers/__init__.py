@@ -1,0 +1,3 @@
+"""HTTP controllers, one module per resource."""
+
+from __future__ import annotations

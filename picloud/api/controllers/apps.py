@@ -1,0 +1,93 @@
+"""``/api/v1/admin/apps``: app lifecycle and membership; ``{app}`` is an id or a slug."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, delete, get, patch, post, put
+from litestar.status_codes import HTTP_204_NO_CONTENT
+
+from picloud.api.deps import app_access, command_context, dependencies, require
+from picloud.api.schemas import CreateAppIn, PatchAppIn, SetMemberIn
+from picloud.auth.capabilities import AppAdmin, AppCreate, AppList, AppMembersManage, AppRead, AppWrite
+from picloud.auth.principal import Principal
+from picloud.services import apps as app_service
+from picloud.services.models import AppView, MemberView
+
+__all__ = ["AppsController"]
+
+
+class AppsController(Controller):
+    """Apps and their members."""
+
+    path = "/api/v1/admin/apps"
+    tags = ["apps"]
+    dependencies = dependencies
+
+    @post("/")
+    async def create(
+        self, request: Request[Any, Any, Any], data: CreateAppIn, conn: Any,
+        principal: Principal,
+    ) -> AppView:
+        """Create an app (409 ``duplicate_slug`` / ``duplicate_hostname``)."""
+        await require(conn, principal, AppCreate())
+        return await app_service.create_app(
+            conn, command_context(request, principal), data.slug, data.name, data.hostnames
+        )
+
+    @get("/")
+    async def list_apps(self, conn: Any, principal: Principal) -> list[AppView]:
+        """The apps visible to the caller."""
+        await require(conn, principal, AppList())
+        return await app_service.list_apps(conn, principal)
+
+    @get("/{app:str}")
+    async def get_app(self, app: str, conn: Any, principal: Principal) -> AppView:
+        """One app."""
+        return await app_access(conn, principal, app, AppRead)
+
+    @patch("/{app:str}")
+    async def update(
+        self, request: Request[Any, Any, Any], app: str, data: PatchAppIn, conn: Any,
+        principal: Principal,
+    ) -> AppView:
+        """Change the slug, name or hostnames; omitted fields keep their value."""
+        found = await app_access(conn, principal, app, AppWrite)
+        return await app_service.update_app(
+            conn, command_context(request, principal), found.id,
+            slug=data.slug, name=data.name, hostnames=data.hostnames,
+        )
+
+    @delete("/{app:str}", status_code=HTTP_204_NO_CONTENT)
+    async def delete_app(
+        self, request: Request[Any, Any, Any], app: str, conn: Any, principal: Principal
+    ) -> None:
+        """Delete the app; its events stay in the log."""
+        found = await app_access(conn, principal, app, AppAdmin)
+        await app_service.delete_app(conn, command_context(request, principal), found.id)
+
+    @get("/{app:str}/members")
+    async def list_members(self, app: str, conn: Any, principal: Principal) -> list[MemberView]:
+        """The app's members and their roles."""
+        found = await app_access(conn, principal, app, AppRead)
+        return await app_service.list_members(conn, found.id)
+
+    @put("/{app:str}/members/{user_id:str}")
+    async def set_member(
+        self, request: Request[Any, Any, Any], app: str, user_id: str, data: SetMemberIn,
+        conn: Any, principal: Principal,
+    ) -> MemberView:
+        """Give a user a role (viewer, editor, admin) in the app."""
+        found = await app_access(conn, principal, app, AppMembersManage)
+        return await app_service.set_member(
+            conn, command_context(request, principal), found.id, user_id, data.role
+        )
+
+    @delete("/{app:str}/members/{user_id:str}", status_code=HTTP_204_NO_CONTENT)
+    async def remove_member(
+        self, request: Request[Any, Any, Any], app: str, user_id: str, conn: Any,
+        principal: Principal,
+    ) -> None:
+        """Remove a user from the app."""
+        found = await app_access(conn, principal, app, AppMembersManage)
+        await app_service.remove_member(conn, command_context(request, principal), found.id, user_id)

@@ -1,0 +1,63 @@
+"""Request-scoped dependencies: a pooled connection, the caller, and access checks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import Provide
+
+from picloud.api.request_id import request_id_of
+from picloud.auth.capabilities import Capability
+from picloud.auth.principal import Principal, authenticate, authorize
+from picloud.errors import DependencyUnavailable
+from picloud.services import apps as app_service
+from picloud.services.context import CommandContext
+from picloud.services.models import AppView
+
+__all__ = ["provide_conn", "provide_principal", "dependencies", "command_context", "app_access"]
+
+
+async def provide_conn(state: State) -> AsyncGenerator[Any, None]:
+    """One pooled connection for the whole request, released afterwards."""
+    pool = state.get("pool")
+    if pool is None:
+        raise DependencyUnavailable("database pool is not ready")
+    async with pool.acquire() as conn:
+        yield conn
+
+
+async def provide_principal(request: Request[Any, Any, Any], conn: Any) -> Principal:
+    """The authenticated caller; 401 without valid credentials (checked on every request)."""
+    return await authenticate(conn, request.headers.get("authorization"))
+
+
+#: Dependencies every authenticated controller declares.
+dependencies: dict[str, Provide] = {
+    "conn": Provide(provide_conn),
+    "principal": Provide(provide_principal),
+}
+
+
+def command_context(request: Request[Any, Any, Any], principal: Principal) -> CommandContext:
+    """Event metadata source for a command run on behalf of ``principal``."""
+    return CommandContext(actor=principal.actor, request_id=request_id_of(request.scope))
+
+
+async def require(conn: Any, principal: Principal, cap: Capability) -> None:
+    """Raise unless the caller has ``cap`` (the handler's one capability)."""
+    await authorize(conn, principal, cap)
+
+
+async def app_access(
+    conn: Any, principal: Principal, ref: str, capability: type[Capability]
+) -> AppView:
+    """Resolve ``{app}`` (id or slug) and check the handler's capability on it.
+
+    An unknown app and an app the caller may not see give the same 404.
+    """
+    app = await app_service.resolve_app(conn, ref)
+    await authorize(conn, principal, capability(app.id))  # type: ignore[call-arg]
+    return app

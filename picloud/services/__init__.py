@@ -1,0 +1,3 @@
+"""Command and query functions: validate input, append events, return read models."""
+
+from __future__ import annotations
