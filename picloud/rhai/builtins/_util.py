@@ -1,0 +1,161 @@
+"""Shared helpers of the standard packages: offsets, bounds, function-pointer calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from picloud.rhai.builtins.registry import NO_THIS, CallContext
+from picloud.rhai.errors import ErrorArithmetic, ErrorBitFieldBounds, ErrorDataTooLarge, RhaiError
+from picloud.rhai.values import INT_MAX, FnPtr, RhaiRange
+
+__all__ = [
+    "offset_len",
+    "range_start_len",
+    "bit_index",
+    "arith",
+    "too_large",
+    "call_elem",
+    "call_plain",
+    "call_fn",
+    "is_fn_not_found",
+]
+
+
+def offset_len(length: int, start: int, n: int) -> tuple[int, int]:
+    """Rhai's ``calc_offset_len``: negative start counts from the end; both clamp."""
+    if start < 0:
+        start = length - min(-start, length)
+    elif start >= length:
+        return length, 0
+    if n <= 0:
+        return start, 0
+    return start, min(n, length - start)
+
+
+def range_start_len(r: RhaiRange) -> tuple[int, int]:
+    """``(start, len)`` of a range argument the way Rhai's range overloads derive them."""
+    start = max(r.start, 0)
+    if r.inclusive:
+        end = min(max(r.end, start), INT_MAX - 1)
+        return start, end - start + 1
+    end = max(r.end, start)
+    return start, end - start
+
+
+def bit_index(bit: int) -> int:
+    """A bit position 0..63 (negative counts from the top) or ``ErrorBitFieldBounds``."""
+    if bit < 0:
+        if bit >= -64:
+            return 64 + bit
+    elif bit < 64:
+        return bit
+    raise ErrorBitFieldBounds(f"Bit-field index {bit} out of bounds: only 64 bits in number", length=64, index=bit)
+
+
+def arith(msg: str) -> ErrorArithmetic:
+    """An ``ErrorArithmetic`` with Rhai's message."""
+    return ErrorArithmetic(msg)
+
+
+def too_large(what: str) -> ErrorDataTooLarge:
+    """Rhai's ``ErrorDataTooLarge`` (``"Length of string"``, ``"Size of array"`` …)."""
+    return ErrorDataTooLarge(f"{what} too large", what=what)
+
+
+def is_fn_not_found(e: RhaiError, fp: FnPtr) -> bool:
+    """Whether ``e`` says the pointer's own function (not one it calls) was not found."""
+    return e.kind == "ErrorFunctionNotFound" and str(e.message).startswith(fp.name)
+
+
+def call_fn(ctx: CallContext, fp: FnPtr, args: list[Any]) -> Any:
+    """Call a function pointer with plain arguments."""
+    return ctx.call(fp, args)
+
+
+def _arity(ctx: Any, fp: FnPtr) -> int | None:
+    f = getattr(ctx, "fn_arity", None)
+    return f(fp) if f is not None else None
+
+
+def _invoke(ctx: Any, fp: FnPtr, args: list[Any], this: Any, want_this: bool) -> Any:
+    if not want_this or this is NO_THIS:
+        r = ctx.call(fp, args, this)
+        return (r, this) if want_this else r
+    cw = getattr(ctx, "call_with_this", None)
+    if cw is None:
+        # Without write-back support only in-place changes of containers persist.
+        return ctx.call(fp, args, this), this
+    return cw(fp, args, this)
+
+
+def call_elem(
+    ctx: CallContext,
+    fp: FnPtr,
+    item: Any,
+    args: list[Any],
+    extra: list[Any],
+    move_at: int | None = 0,
+    want_this: bool = False,
+) -> Any:
+    """Call ``fp`` for an element the way Rhai's array methods do.
+
+    The element goes in as ``this`` when the function takes ``len(args)`` or
+    ``len(args) + len(extra)`` parameters; with ``move_at`` set, it may instead
+    be passed as a parameter at that position (``|x|``, ``|x, i|``). The
+    arity comes from ``ctx.fn_arity(fp)`` when the context offers it, else
+    by trying each shape and skipping "function not found" for the pointer itself.
+    With ``want_this`` the result is ``(value, new_this)`` (via
+    ``ctx.call_with_this`` when the context offers it).
+    """
+    n = len(args)
+    k = _arity(ctx, fp)
+    if k is not None:
+        k -= len(fp.curry)
+        if k == n:
+            return _invoke(ctx, fp, list(args), item, want_this)
+        if move_at is not None:
+            if k == n + 1:
+                a = list(args)
+                a.insert(move_at, item)
+                return _invoke(ctx, fp, a, NO_THIS, want_this)
+            if k == n + len(extra) + 1:
+                a = list(args) + list(extra)
+                a.insert(move_at, item)
+                return _invoke(ctx, fp, a, NO_THIS, want_this)
+        if k == n + len(extra):
+            return _invoke(ctx, fp, list(args) + list(extra), item, want_this)
+        return _invoke(ctx, fp, list(args), item, want_this)
+    shapes: list[tuple[list[Any], Any]] = []
+    if move_at is not None:
+        a = list(args)
+        a.insert(move_at, item)
+        shapes.append((a, NO_THIS))
+        a = list(args) + list(extra)
+        a.insert(move_at, item)
+        shapes.append((a, NO_THIS))
+    shapes.append((list(args), item))
+    shapes.append((list(args) + list(extra), item))
+    err: RhaiError | None = None
+    for a, this in shapes:
+        try:
+            return _invoke(ctx, fp, a, this, want_this)
+        except RhaiError as e:
+            if not is_fn_not_found(e, fp):
+                raise
+            err = err or e
+    assert err is not None
+    raise err
+
+
+def call_plain(ctx: CallContext, fp: FnPtr, args: list[Any], extra: list[Any]) -> Any:
+    """Call ``fp`` with ``args``, or ``args + extra`` when it takes that many parameters."""
+    k = _arity(ctx, fp)
+    if k is not None:
+        k -= len(fp.curry)
+        return ctx.call(fp, list(args) + list(extra) if k == len(args) + len(extra) else list(args))
+    try:
+        return ctx.call(fp, list(args))
+    except RhaiError as e:
+        if not is_fn_not_found(e, fp):
+            raise
+        return ctx.call(fp, list(args) + list(extra))
