@@ -1,0 +1,41 @@
+"""The event log: typed events, their metadata, and the append/read API."""
+
+from __future__ import annotations
+
+from picloud.events.store import (
+    NOTIFY_CHANNEL,
+    append,
+    last_position,
+    lock_app,
+    read_all,
+    read_app,
+    read_stream,
+    stream_version,
+)
+from picloud.events.types import (
+    Event,
+    EventMeta,
+    RecordedEvent,
+    UnknownEvent,
+    decode_event,
+    event_class,
+    event_types,
+)
+
+__all__ = [
+    "Event",
+    "EventMeta",
+    "RecordedEvent",
+    "UnknownEvent",
+    "NOTIFY_CHANNEL",
+    "append",
+    "decode_event",
+    "event_class",
+    "event_types",
+    "last_position",
+    "lock_app",
+    "read_all",
+    "read_app",
+    "read_stream",
+    "stream_version",
+]

@@ -1,0 +1,269 @@
+"""Append to and read from the event log.
+
+:func:`append` is the only way anything is written to ``events``. It runs
+inside the caller's transaction, so the caller's validation reads and later
+writes (outbox rows, …) commit or roll back together with the events:
+
+1. the SQL function ``picloud_append`` (migrations/0001) takes the app's
+   transaction advisory lock, checks and bumps the stream version, inserts the
+   whole batch in one statement and NOTIFYs ``picloud_events``;
+2. the inline projections registered for each event type are applied, still
+   under that lock, with the final positions.
+
+Because the lock is held from before the INSERT until COMMIT, an app's
+appends are serial: position order equals commit order within an app, and each
+projection ``apply`` sees exactly the state left by the events before it,
+which is what makes ``projections rebuild --verify`` equal the live tables.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+
+from picloud.errors import Conflict, InvalidInput, PicloudError, VersionConflict
+from picloud.events.codec import ROW_COLUMNS, decode_row, encode_event, encode_meta
+from picloud.events.types import Event, EventMeta, RecordedEvent
+from picloud.projections.base import projections_for
+
+__all__ = [
+    "append",
+    "read_stream",
+    "read_app",
+    "read_all",
+    "stream_version",
+    "last_position",
+    "lock_app",
+    "NOTIFY_CHANNEL",
+    "MAX_BATCH",
+]
+
+#: LISTEN here for a wake-up after each append; payload ``"<app id or empty>:<last position>"``.
+NOTIFY_CHANNEL = "picloud_events"
+
+#: Most events one append may carry.
+MAX_BATCH = 10_000
+
+_MAX_STREAM_LEN = 512
+
+_APPEND = (
+    "SELECT o_position, o_version, o_recorded_at"
+    " FROM picloud_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+)
+
+
+def _app_uuid(app_id: str | uuid.UUID | None) -> uuid.UUID | None:
+    if app_id is None or isinstance(app_id, uuid.UUID):
+        return app_id
+    try:
+        return uuid.UUID(app_id)
+    except (ValueError, TypeError, AttributeError):
+        raise InvalidInput(
+            f"app_id {app_id!r} is not a UUID", code="invalid_app_id", details={"field": "app_id"}
+        ) from None
+
+
+async def append(
+    conn: asyncpg.Connection,
+    stream: str,
+    expected_version: int | None,
+    events: Sequence[Event],
+    meta: EventMeta,
+    *,
+    app_id: str | uuid.UUID | None = None,
+    notify: bool = True,
+) -> list[RecordedEvent]:
+    """Append ``events`` to ``stream`` inside the caller's open transaction.
+
+    Args:
+        expected_version: ``None`` accepts any version, ``0`` requires a new
+            stream, ``n`` requires the stream to be at version ``n``.
+        app_id: the owning app; ``None`` for instance-level events. A stream
+            always belongs to one app.
+        notify: send the ``picloud_events`` NOTIFY (bulk loaders may skip it).
+
+    Raises:
+        VersionConflict: the stream is not at ``expected_version`` (nothing is
+            written; the transaction stays usable).
+        InvalidInput: bad arguments or an unregistered event class.
+        PicloudError: called outside a transaction (``append_outside_transaction``).
+    """
+    if not conn.is_in_transaction():
+        raise PicloudError(
+            "append() must run inside a transaction the caller opened",
+            code="append_outside_transaction",
+        )
+    if not isinstance(stream, str) or not stream or len(stream) > _MAX_STREAM_LEN:
+        raise InvalidInput(
+            f"stream must be a non-empty string of at most {_MAX_STREAM_LEN} characters",
+            code="invalid_stream", details={"field": "stream"},
+        )
+    if expected_version is not None and (
+        not isinstance(expected_version, int) or isinstance(expected_version, bool)
+        or expected_version < 0
+    ):
+        raise InvalidInput(
+            "expected_version must be None or an integer >= 0",
+            code="invalid_expected_version", details={"field": "expected_version"},
+        )
+    if not events:
+        raise InvalidInput("append needs at least one event", code="invalid_event")
+    if len(events) > MAX_BATCH:
+        raise InvalidInput(f"at most {MAX_BATCH} events per append", code="invalid_event")
+    if not isinstance(meta, EventMeta):
+        raise InvalidInput("meta must be an EventMeta", code="invalid_event_meta")
+    app = _app_uuid(app_id)
+    encoded = [encode_event(e) for e in events]
+    try:
+        rows = await conn.fetch(
+            _APPEND,
+            stream,
+            app,
+            expected_version,
+            [e.type for e in encoded],
+            [e.schema_version for e in encoded],
+            [e.data for e in encoded],
+            encode_meta(meta),
+            meta.actor,
+            meta.correlation_id,
+            meta.causation_position,
+            notify,
+        )
+    except asyncpg.UniqueViolationError as exc:
+        # Only reachable when the caller's isolation level hides a concurrent
+        # append from the version check (REPEATABLE READ); the unique
+        # (stream, version) constraint is the backstop.
+        raise VersionConflict(
+            f"stream {stream!r} was appended to concurrently",
+            details={"stream": stream, "expected_version": expected_version},
+        ) from exc
+    except asyncpg.SerializationError as exc:
+        raise VersionConflict(
+            f"stream {stream!r} was appended to concurrently",
+            details={"stream": stream, "expected_version": expected_version},
+        ) from exc
+    except asyncpg.PostgresError as exc:
+        if getattr(exc, "sqlstate", None) == "PCE02":
+            raise Conflict(
+                f"stream {stream!r} belongs to another app", code="stream_app_mismatch",
+                details={"stream": stream},
+            ) from exc
+        raise
+    if len(rows) == 1 and rows[0]["o_position"] is None:
+        actual = rows[0]["o_version"]
+        raise VersionConflict(
+            f"stream {stream!r} is at version {actual}, expected {expected_version}",
+            details={"stream": stream, "expected_version": expected_version,
+                     "actual_version": actual},
+        )
+    rows = sorted(rows, key=lambda r: r["o_version"])
+    app_text = None if app is None else str(app)
+    recorded = [
+        RecordedEvent(
+            position=row["o_position"],
+            app_id=app_text,
+            stream=stream,
+            version=row["o_version"],
+            type=enc.type,
+            schema_version=enc.schema_version,
+            event=event,
+            meta=meta,
+            recorded_at=row["o_recorded_at"],
+        )
+        for row, event, enc in zip(rows, events, encoded, strict=True)
+    ]
+    for rec in recorded:
+        for projection in projections_for(rec.type):
+            await projection.apply(conn, rec)
+    return recorded
+
+
+async def lock_app(conn: asyncpg.Connection, app_id: str | uuid.UUID | None) -> None:
+    """Take the app's append lock now (held to commit), e.g. before validation reads.
+
+    A command that must read state and append as one serial step takes it first;
+    :func:`append` takes it again (a no-op) later in the same transaction.
+    """
+    if not conn.is_in_transaction():
+        raise PicloudError("lock_app() must run inside a transaction",
+                           code="append_outside_transaction")
+    await conn.execute("SELECT picloud_lock_app($1)", _app_uuid(app_id))
+
+
+async def read_stream(
+    conn: asyncpg.Connection, stream: str, after_version: int = 0, limit: int | None = None
+) -> list[RecordedEvent]:
+    """Events of one stream with version > ``after_version``, in version order."""
+    rows = await conn.fetch(
+        f"SELECT {ROW_COLUMNS} FROM events WHERE stream = $1 AND version > $2"
+        " ORDER BY version LIMIT $3",
+        stream, after_version, limit,
+    )
+    return [decode_row(r) for r in rows]
+
+
+async def read_app(
+    conn: asyncpg.Connection,
+    app_id: str | uuid.UUID | None,
+    after: int = 0,
+    limit: int = 1000,
+    types: Sequence[str] | None = None,
+    stream: str | None = None,
+) -> list[RecordedEvent]:
+    """An app's events (``None``: instance-level ones) with position > ``after``, in order."""
+    app = _app_uuid(app_id)
+    where = ["app_id IS NULL" if app is None else "app_id = $3", "position > $1"]
+    args: list[Any] = [after, limit]
+    if app is not None:
+        args.append(app)
+    if types is not None:
+        args.append(list(types))
+        where.append(f"type = ANY(${len(args)}::text[])")
+    if stream is not None:
+        args.append(stream)
+        where.append(f"stream = ${len(args)}")
+    rows = await conn.fetch(
+        f"SELECT {ROW_COLUMNS} FROM events WHERE {' AND '.join(where)}"
+        " ORDER BY position LIMIT $2",
+        *args,
+    )
+    return [decode_row(r) for r in rows]
+
+
+async def read_all(
+    conn: asyncpg.Connection,
+    after: int = 0,
+    limit: int = 1000,
+    types: Sequence[str] | None = None,
+) -> list[RecordedEvent]:
+    """Every app's events with position > ``after``, in position order.
+
+    Across apps, positions are ordered but not commit-ordered: a tailer that
+    must never skip should tail per app (:func:`read_app`).
+    """
+    if types is None:
+        rows = await conn.fetch(
+            f"SELECT {ROW_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2",
+            after, limit,
+        )
+    else:
+        rows = await conn.fetch(
+            f"SELECT {ROW_COLUMNS} FROM events WHERE position > $1 AND type = ANY($3::text[])"
+            " ORDER BY position LIMIT $2",
+            after, limit, list(types),
+        )
+    return [decode_row(r) for r in rows]
+
+
+async def stream_version(conn: asyncpg.Connection, stream: str) -> int:
+    """The stream's current version (0 when it does not exist)."""
+    version = await conn.fetchval("SELECT version FROM streams WHERE stream = $1", stream)
+    return int(version or 0)
+
+
+async def last_position(conn: asyncpg.Connection) -> int:
+    """The highest position visible to this connection (0 for an empty log)."""
+    return int(await conn.fetchval("SELECT coalesce(max(position), 0) FROM events"))
