@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from picloud.rhai.builtins._util import call_elem, call_plain, offset_len, range_start_len, too_large
+from picloud.rhai.builtins._util import call_elem, call_plain, is_fn_not_found, offset_len, range_start_len, too_large
 from picloud.rhai.builtins.operators import NOT_BUILTIN, eq, ne
 from picloud.rhai.builtins.registry import NO_THIS, CallContext, Library
 from picloud.rhai.errors import ErrorFunctionNotFound, RhaiError
@@ -340,10 +340,6 @@ def _retain_fn(ctx: CallContext, a: list[Any], fp: FnPtr) -> tuple[list[Any], li
 _SORTABLE = frozenset((int, float, str, Char, bool))
 
 
-def _float_key(x: float) -> Any:
-    return x
-
-
 def sort_builtin(a: list[Any], descending: bool = False) -> None:
     """Sort in place by the natural order; elements must share one sortable type."""
     if len(a) <= 1:
@@ -430,6 +426,39 @@ def _ne(a: list[Any], b: list[Any]) -> bool:
     return r is True or r is NOT_BUILTIN
 
 
+# --------------------------------------------------------------------------- by function name (deprecated forms)
+
+
+def _fp(name: str) -> FnPtr:
+    if not name.isidentifier():
+        raise ErrorFunctionNotFound(f"{name} (invalid function name)")
+    return FnPtr(name)
+
+
+def _by_name(f: Any) -> Any:
+    """Adapt ``f(ctx, a, fp, ...)`` to take the function's name as a string."""
+
+    def g(ctx: CallContext, a: list[Any], name: str, *rest: Any) -> Any:
+        return f(ctx, a, _fp(name), *rest)
+
+    return g
+
+
+def _index_of_name(ctx: CallContext, a: list[Any], name: str, start: int = 0) -> int:
+    # A string is first tried as a predicate's name, then searched for as a value.
+    if not a:
+        return -1
+    if name.isidentifier():
+        fp = FnPtr(name)
+        try:
+            return _index_of_fn(ctx, a, fp, start)
+        except RhaiError as e:
+            inner = e.fields.get("inner") if e.kind == "ErrorInFunctionCall" else e
+            if not (isinstance(inner, RhaiError) and is_fn_not_found(inner, fp)):
+                raise
+    return _index_of(a, name, start)
+
+
 # --------------------------------------------------------------------------- registry
 
 
@@ -439,7 +468,7 @@ def register(lib: Library) -> None:
     m = {"mutating": True}
     c = {"needs_ctx": True}
     cm = {"needs_ctx": True, "mutating": True}
-    I, F = int, FnPtr  # noqa: E741
+    I, F, S = int, FnPtr, str  # noqa: E741
     R = RhaiRange
     r("len", (L,), len)
     r("is_empty", (L,), lambda a: not a)
@@ -500,5 +529,15 @@ def register(lib: Library) -> None:
     r("order_desc", (L,), _order_desc)
     r("order", (L, F), _order_by, **c)
     r("order_by", (L, F), _order_by, **c)
+    for name, f, mut in (
+        ("map", _map, False), ("filter", _filter, False), ("some", _some, False), ("all", _all, False),
+        ("dedup", _dedup_by, True), ("reduce", _reduce, False), ("reduce_rev", _reduce_rev, False),
+        ("sort", _sort_by, True), ("drain", _drain_fn, True), ("retain", _retain_fn, True),
+    ):
+        r(name, (L, S), _by_name(f), needs_ctx=True, mutating=mut)
+    r("reduce", (L, S, Any_), _by_name(_reduce), **c)
+    r("reduce_rev", (L, S, Any_), _by_name(_reduce_rev), **c)
+    r("index_of", (L, S), _index_of_name, **c)
+    r("index_of", (L, S, I), _index_of_name, **c)
     r("==", (L, L), _eq)
     r("!=", (L, L), _ne)
