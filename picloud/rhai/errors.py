@@ -149,3 +149,46 @@ ErrorTooManyModules = _kind("ErrorTooManyModules", catchable=False)
 ErrorStackOverflow = _kind("ErrorStackOverflow", catchable=False)
 ErrorDataTooLarge = _kind("ErrorDataTooLarge", catchable=False)
 ErrorTerminated = _kind("ErrorTerminated", catchable=False)
+
+
+# --------------------------------------------------------------------------- helpers
+# Added by the engine: the shape a ``catch (e)`` block sees, and unwrapping.
+
+__all__ += ["unwrap", "is_catchable", "caught_value", "describe"]
+
+
+def unwrap(err: RhaiError) -> RhaiError:
+    """Strip every ``ErrorInFunctionCall`` / ``ErrorInModule`` layer."""
+    while err.kind in ("ErrorInFunctionCall", "ErrorInModule"):
+        inner = err.fields.get("inner")
+        if not isinstance(inner, RhaiError):
+            break
+        err = inner
+    return err
+
+
+def is_catchable(err: RhaiError) -> bool:
+    """Whether ``try``/``catch`` may intercept ``err`` (decided by the innermost error)."""
+    return unwrap(err).catchable
+
+
+def caught_value(err: RhaiError) -> Any:
+    """The value a ``catch (e)`` variable receives: the thrown value, or an error map."""
+    err = unwrap(err)
+    if err.kind == "ErrorRuntime" and "value" in err.fields:
+        return err.fields["value"]
+    out: dict[str, Any] = {"message": err.message, "error": err.kind}
+    if err.pos.line:
+        out["line"] = err.pos.line
+        out["position"] = err.pos.column
+    for key, value in err.fields.items():
+        if key != "inner" and isinstance(value, (int, float, str, bool)):
+            out[key] = value
+    return out
+
+
+def describe(err: RhaiError) -> str:
+    """``Kind: message`` text, naming the parse-error kind for syntax errors."""
+    if isinstance(err, ErrorParsing):
+        return f"ErrorParsing.{err.parse_error}: {err.message}"
+    return f"{err.kind}: {err}"

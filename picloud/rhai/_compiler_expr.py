@@ -1,0 +1,544 @@
+"""Expression and statement code generation (mixed into ``compiler.Compiler``).
+
+``expr(node)`` returns a Python expression and may first emit statements
+(blocks, loops, ``switch`` used as values); ``expr_into(node, dest)`` writes a
+value into a destination: ``None`` (discard), ``"ret"`` (return it) or a
+Python local name. Int arithmetic is emitted inline with a ``type(x) is int``
+guard and a range check, falling back to the library's operator functions.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from picloud.rhai import nodes as N
+from picloud.rhai.values import Char, FnPtr, RhaiRange
+
+if TYPE_CHECKING:
+    from picloud.rhai.compiler import FnCtx
+
+__all__ = ["ExprCompiler", "Var"]
+
+_SIMPLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_CMP = frozenset(("==", "!=", "<", "<=", ">", ">="))
+_BOOL_OPS = _CMP | {"in", "!in"}
+_FAST = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod", "**": "pow", "<<": "shl",
+         ">>": "shr", "&": "bit_and", "|": "bit_or", "^": "bit_xor", "==": "eq", "!=": "ne",
+         "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
+_CONTROL = (N.If, N.Switch, N.While, N.Loop, N.DoLoop, N.For, N.Block)
+_JUMPS = (N.Break, N.Continue, N.Return, N.Throw)
+
+
+class Var:
+    """A compile-time variable: its Python name and whether it is boxed or constant."""
+
+    __slots__ = ("name", "py", "shared", "const")
+
+    def __init__(self, name: str, py: str, shared: bool, const: bool) -> None:
+        self.name = name
+        self.py = py
+        self.shared = shared
+        self.const = const
+
+    @property
+    def read(self) -> str:
+        """The expression reading the variable."""
+        return f"{self.py}.v" if self.shared else self.py
+
+
+def is_lvalue(node: N.Expr) -> bool:
+    """Whether reading ``node`` may alias storage (so the value must be copied)."""
+    return isinstance(node, (N.Variable, N.ThisExpr, N.Index, N.Property))
+
+
+def is_static_bool(node: N.Expr) -> bool:
+    """Whether ``node`` always evaluates to a ``bool`` (no run-time check needed)."""
+    if isinstance(node, N.BoolLit):
+        return True
+    if isinstance(node, (N.And, N.Or)):
+        return True
+    if isinstance(node, N.Binary) and node.op in _BOOL_OPS:
+        return True
+    return isinstance(node, N.Unary) and node.op == "!"
+
+
+class ExprCompiler:
+    """Code generation for expressions and statements."""
+
+    fx: FnCtx
+    options: Any
+    checks: bool
+    size_checks: bool
+    fn_arities: set[tuple[str, int]]
+    fn_names: set[str]
+    fn_py: dict[tuple[str, int], str]
+
+    # provided by Compiler
+    def emit(self, line: str) -> None: ...  # noqa: D102
+    def tmp(self, prefix: str = "t") -> str: ...  # noqa: D102
+    def const(self, value: Any) -> str: ...  # noqa: D102
+    def pos(self, node: N.Node) -> str: ...  # noqa: D102
+    def mark(self) -> int: ...  # noqa: D102
+    def insert(self, at: int, line: str) -> None: ...  # noqa: D102
+    def ops(self, n: int) -> None: ...  # noqa: D102
+    def push_block(self) -> None: ...  # noqa: D102
+    def pop_block(self) -> None: ...  # noqa: D102
+    def lookup(self, name: str) -> Var | None: ...  # noqa: D102
+    def declare(self, name: str, const: bool = False, pos: str | None = None) -> Var: ...  # noqa: D102
+    def visible(self) -> dict[str, Var]: ...  # noqa: D102
+    def closure(self, c: N.Closure) -> str: ...  # noqa: D102
+
+    # ------------------------------------------------------------------ helpers
+
+    def capture(self, fn: Any) -> tuple[Any, list[str]]:
+        """Run ``fn`` and take back the lines it emitted (to re-indent them elsewhere)."""
+        m = self.mark()
+        r = fn()
+        lines = self.fx.lines[m:]
+        del self.fx.lines[m:]
+        return r, lines
+
+    def put(self, lines: list[str]) -> None:
+        """Emit captured lines one level deeper than they were captured."""
+        self.fx.lines.extend("    " + ln for ln in lines)
+
+    def atom(self, code: str) -> str:
+        """``code`` if it can be evaluated twice, else a temp assigned by a statement."""
+        if _SIMPLE.match(code) or code.endswith(".v") and _SIMPLE.match(code[:-2]):
+            return code
+        t = self.tmp()
+        self.emit(f"{t} = {code}")
+        return t
+
+    def seq(self, nodes: list[N.Expr], copy: bool = False) -> list[str]:
+        """Compile operands in order, spilling earlier ones if a later one emits statements."""
+        out: list[str] = []
+        for n in nodes:
+            m = self.mark()
+            code = self.expr(n)
+            if copy and is_lvalue(n):
+                code = f"_h_cp({code})"
+            if self.mark() > m and out:
+                for i, prev in enumerate(out):
+                    if prev in ("None", "True", "False") or prev.startswith("_k"):
+                        continue
+                    t = self.tmp()
+                    self.insert(m, f"{t} = {prev}")
+                    m += 1
+                    out[i] = t
+            out.append(code)
+        return out
+
+    def emit_dest(self, dest: str | None, code: str) -> None:
+        """Store ``code`` into ``dest``."""
+        if dest is None:
+            if not (_SIMPLE.match(code) or code.endswith(".v")):
+                self.emit(code)
+        elif dest == "ret":
+            self.emit(f"return {code}")
+        else:
+            self.emit(f"{dest} = {code}")
+
+    def count(self, node: Any) -> int:
+        """Operations a statement costs (expression nodes, not nested blocks)."""
+        if not self.checks:
+            return 0
+        n = 0
+        stack = [node]
+        while stack:
+            x = stack.pop()
+            if isinstance(x, list):
+                stack.extend(x)
+                continue
+            if isinstance(x, tuple):
+                stack.extend(x)
+                continue
+            if not isinstance(x, N.Node) or isinstance(x, (N.Block, N.Closure)):
+                continue
+            n += 1
+            if isinstance(x, (N.While, N.Loop, N.DoLoop, N.For, N.FnDef)):
+                continue
+            if isinstance(x, N.If):
+                stack.append(x.condition)
+                continue
+            if isinstance(x, N.Switch):
+                stack.append(x.subject)
+                continue
+            if isinstance(x, N.TryCatch):
+                continue
+            from picloud.rhai.compiler import _fields
+
+            for f in _fields(x):
+                stack.append(getattr(x, f))
+        return n
+
+    # ------------------------------------------------------------------ statements
+
+    def block_stmts(self, stmts: list[N.Stmt], dest: str | None, top: bool = False) -> None:
+        """Compile statements; the last one's value goes to ``dest``."""
+        if not stmts:
+            self.emit_dest(dest, "None") if dest is not None else self.emit("pass")
+            return
+        last = len(stmts) - 1
+        for i, s in enumerate(stmts):
+            self.stmt(s, dest if i == last else None)
+
+    def stmt(self, s: N.Stmt, dest: str | None) -> None:
+        """Compile one statement."""
+        self.ops(self.count(s))
+        if isinstance(s, N.ExprStmt):
+            self.expr_into(s.expr, dest)
+            return
+        if isinstance(s, N.Let):
+            self.let(s)
+        elif isinstance(s, N.Assign):
+            self.assign(s)
+        elif isinstance(s, N.TryCatch):
+            self.try_catch(s, dest)
+            return
+        elif isinstance(s, N.Import):
+            self.import_(s)
+        elif isinstance(s, N.Export):
+            pass
+        else:
+            raise TypeError(f"unknown statement {type(s).__name__}")
+        if dest is not None:
+            self.emit_dest(dest, "None")
+
+    def let(self, s: N.Let) -> None:
+        """``let`` / ``const``."""
+        p = self.pos(s)
+        if s.value is None:
+            code = "None"
+        elif isinstance(s.value, _CONTROL):
+            code = self.tmp()
+            self.expr_into(s.value, code)
+        else:
+            code = self.expr(s.value)
+            if is_lvalue(s.value):
+                code = f"_h_cp({code})"
+        if self.size_checks and s.value is not None and not isinstance(s.value, (N.IntLit, N.FloatLit, N.BoolLit)):
+            code = f"_h_size(st, {code}, {p})"
+        v = self.declare(s.name, s.constant, p)
+        if v.shared:
+            self.emit(f"{v.py} = _h_Shared({code})")
+        else:
+            self.emit(f"{v.py} = {code}")
+        if s.constant and self.fx.kind == "main" and len(self.fx.blocks) == 2:
+            self.emit(f"st.gl[{self.const(s.name)}] = {v.read}")
+
+    def value_of(self, node: N.Expr) -> str:
+        """Compile a right-hand side, copying lvalues and hoisting control flow."""
+        if isinstance(node, _CONTROL):
+            t = self.tmp()
+            self.expr_into(node, t)
+            return t
+        code = self.expr(node)
+        if is_lvalue(node):
+            code = f"_h_cp({code})"
+        return code
+
+    def assign(self, s: N.Assign) -> None:
+        """Plain and compound assignment to variables, ``this``, indexes and properties."""
+        p = self.pos(s)
+        target = s.target
+        if s.op == "=":
+            code = self.value_of(s.value)
+            if self.size_checks:
+                code = f"_h_size(st, {code}, {p})"
+            lv = self.lvalue(target)
+            lv.write(self, code, p)
+            return
+        op = s.op[:-1]
+        lv = self.lvalue(target)
+        rhs = self.value_of(s.value)
+        if not (_SIMPLE.match(rhs) or rhs.startswith("_k")):
+            rhs = self.atom(rhs)
+        cur = self.atom(lv.read(self, p))
+        if op == "+":
+            code = self.arith("+", cur, rhs, p, assign=True, rhs_node=s.value)
+        elif op == "-":
+            code = self.arith("-", cur, rhs, p, assign=True, rhs_node=s.value)
+        else:
+            code = self.arith(op, cur, rhs, p, rhs_node=s.value)
+        lv.write(self, code, p)
+
+    def try_catch(self, s: N.TryCatch, dest: str | None) -> None:
+        """``try { } catch (e) { }``."""
+        e = self.tmp("e")
+        inner = dest if dest is not None and dest != "ret" else (None if dest is None else self.tmp())
+        self.emit("try:")
+        self.fx.indent += 1
+        self.push_block()
+        self.block_stmts(s.body.statements, inner)
+        self.pop_block()
+        self.fx.indent -= 1
+        self.emit(f"except _h_RhaiError as {e}:")
+        self.fx.indent += 1
+        self.emit(f"if not _h_catchable({e}): raise")
+        if inner is not None:
+            self.emit(f"{inner} = None")
+        self.push_block()
+        if s.catch_var is not None:
+            v = self.declare(s.catch_var)
+            self.emit(f"{v.py} = _h_Shared(_h_caught({e}))" if v.shared else f"{v.py} = _h_caught({e})")
+        self.fx.catches.append(e)
+        self.block_stmts(s.handler.statements, None)
+        self.fx.catches.pop()
+        self.pop_block()
+        self.fx.indent -= 1
+        if dest == "ret":
+            self.emit(f"return {inner}")
+
+    def import_(self, s: N.Import) -> None:
+        """``import "path" as alias``."""
+        path = self.expr(s.path)
+        p = self.pos(s)
+        code = f"_h_import(st, {path}, {p})"
+        if s.alias is None:
+            self.emit(code)
+            return
+        self.n += 1  # type: ignore[attr-defined]
+        v = Var("::" + s.alias, f"m{self.n}_{s.alias}", False, True)  # type: ignore[attr-defined]
+        self.fx.blocks[-1]["::" + s.alias] = v
+        self.emit(f"{v.py} = {code}")
+
+    # ------------------------------------------------------------------ lvalues
+
+    def lvalue(self, node: N.Expr) -> Any:
+        """An assignable place for ``node``."""
+        from picloud.rhai._compiler_lvalue import make_lvalue
+
+        return make_lvalue(self, node)
+
+    # ------------------------------------------------------------------ control flow
+
+    def expr_into(self, node: N.Expr, dest: str | None) -> None:
+        """Compile ``node`` writing its value into ``dest``."""
+        from picloud.rhai import _compiler_flow as F
+
+        if isinstance(node, N.If):
+            F.if_(self, node, dest)
+        elif isinstance(node, N.Switch):
+            F.switch(self, node, dest)
+        elif isinstance(node, (N.While, N.Loop, N.DoLoop)):
+            F.loop(self, node, dest)
+        elif isinstance(node, N.For):
+            F.for_(self, node, dest)
+        elif isinstance(node, N.Block):
+            self.push_block()
+            self.block_stmts(node.statements, dest)
+            self.pop_block()
+        elif isinstance(node, _JUMPS):
+            F.jump(self, node)
+        else:
+            self.emit_dest(dest, self.expr(node))
+
+    def cond(self, node: N.Expr) -> str:
+        """A condition expression guaranteed to be a ``bool``."""
+        code = self.expr(node)
+        if is_static_bool(node):
+            return code
+        return f"_h_cb({code}, {self.pos(node)})"
+
+    # ------------------------------------------------------------------ expressions
+
+    def expr(self, node: N.Expr) -> str:
+        """Compile an expression to Python source (possibly emitting statements first)."""
+        m = getattr(self, "x_" + type(node).__name__, None)
+        if m is None:
+            if isinstance(node, _CONTROL) or isinstance(node, _JUMPS):
+                t = self.tmp()
+                self.emit(f"{t} = None")
+                self.expr_into(node, t)
+                return t
+            raise TypeError(f"unknown expression {type(node).__name__}")
+        return m(node)  # type: ignore[no-any-return]
+
+    def x_IntLit(self, n: N.IntLit) -> str:
+        return self.const(n.value)
+
+    def x_FloatLit(self, n: N.FloatLit) -> str:
+        return self.const(float(n.value))
+
+    def x_StringLit(self, n: N.StringLit) -> str:
+        return self.const(n.value)
+
+    def x_CharLit(self, n: N.CharLit) -> str:
+        return self.const(Char(n.value))
+
+    def x_BoolLit(self, n: N.BoolLit) -> str:
+        return "True" if n.value else "False"
+
+    def x_UnitLit(self, n: N.UnitLit) -> str:
+        return "None"
+
+    def x_InterpolatedString(self, n: N.InterpolatedString) -> str:
+        parts = self.seq(n.parts)
+        code = f"_h_interp([{', '.join(parts)}])"
+        if self.size_checks:
+            code = f"_h_size(st, {code}, {self.pos(n)})"
+        return code
+
+    def x_ArrayLit(self, n: N.ArrayLit) -> str:
+        items = self.seq(n.items, copy=True)
+        code = f"[{', '.join(items)}]"
+        if self.size_checks:
+            code = f"_h_size(st, {code}, {self.pos(n)})"
+        return code
+
+    def x_MapLit(self, n: N.MapLit) -> str:
+        vals = self.seq([v for _, v in n.entries], copy=True)
+        code = "{" + ", ".join(f"{self.const(k)}: {v}" for (k, _), v in zip(n.entries, vals)) + "}"
+        if self.size_checks:
+            code = f"_h_size(st, {code}, {self.pos(n)})"
+        return code
+
+    def x_Variable(self, n: N.Variable) -> str:
+        p = self.pos(n)
+        if n.namespace:
+            if n.namespace == ("global",):
+                return f"_h_global(st, {self.const(n.name)}, {p})"
+            return f"_h_modvar(st, {self.module_ref(n.namespace, p)}, {self.const(n.name)}, {p})"
+        v = self.lookup(n.name)
+        if v is not None:
+            return v.read
+        if self.fx.kind == "capture":
+            return f"_h_capget(cap, {self.const(n.name)}, {p})"
+        if n.name in self.fn_names and self.fx.kind != "main":
+            return self.const(FnPtr(n.name))
+        return f"_h_sget(st, {self.const(n.name)}, {p})"
+
+    def module_ref(self, ns: tuple[str, ...], p: str) -> str:
+        """An expression for the module named by a ``a::b::`` path."""
+        v = self.lookup("::" + ns[0])
+        root = v.py if v is not None else "None"
+        return f"_h_module(st, {root}, {self.const(ns)}, {p})"
+
+    def x_ThisExpr(self, n: N.ThisExpr) -> str:
+        self.fx.uses_this = True
+        return f"(tb[0] if tb else _h_raise(_h_unbound({self.pos(n)})))"
+
+    def x_Unary(self, n: N.Unary) -> str:
+        p = self.pos(n)
+        a = self.atom_expr(n.operand)
+        if n.op == "-":
+            return f"(-{a} if type({a}) is int and {a} != _h_IMIN else _h_un_neg(st, {a}, {p}))"
+        if n.op == "!":
+            return f"((not {a}) if type({a}) is bool else _h_un_not_(st, {a}, {p}))"
+        return f"_h_un_plus(st, {a}, {p})"
+
+    def atom_expr(self, node: N.Expr) -> str:
+        """Compile to a duplicable expression (name or constant)."""
+        return self.atom(self.expr(node))
+
+    def x_Binary(self, n: N.Binary) -> str:
+        p = self.pos(n)
+        a, b = self.seq([n.lhs, n.rhs])
+        op = n.op
+        if op in ("..", "..="):
+            return f"_h_range({a}, {b}, {op == '..='}, {p})"
+        if op == "in":
+            return f"_h_contains(st, {b}, {a}, {p})"
+        if op == "!in":
+            return f"(not _h_contains(st, {b}, {a}, {p}))"
+        a = self.atom(a)
+        b = self.atom(b)
+        return self.arith(op, a, b, p, rhs_node=n.rhs)
+
+    def arith(self, op: str, a: str, b: str, p: str, assign: bool = False, rhs_node: Any = None) -> str:
+        """Inline int (and float) fast paths for an operator on two atoms."""
+        bint = isinstance(rhs_node, N.IntLit)
+        bval = rhs_node.value if bint else None
+        guard = f"type({a}) is int" if bint else f"type({a}) is type({b}) is int"
+        fname = _FAST[op]
+        if assign and op in ("+", "-"):
+            fname = "add_assign" if op == "+" else "sub_assign"
+        slow = f"_h_op_{fname}(st, {a}, {b}, {p})"
+        if op in ("+", "-", "*"):
+            r = self.tmp("r")
+            fast = f"({r} if _h_IMIN <= ({r} := {a} {op} {b}) <= _h_IMAX else _h_raise(_h_ovf({self.const(op)}, {a}, {b}, {p})))"
+            flt = f"({a} {op} {b} if type({a}) is type({b}) is float else {slow})"
+            return f"({fast} if {guard} else {flt})"
+        if op == "/":
+            if bint and bval and bval > 0:
+                return f"(({a} // {b}) if type({a}) is int and {a} >= 0 else {slow})"
+            return f"(({a} / {b}) if type({a}) is type({b}) is float and {b} else {slow})"
+        if op == "%":
+            if bint and bval and bval > 0:
+                return f"(({a} % {b}) if type({a}) is int and {a} >= 0 else {slow})"
+            return f"(({a} % {b}) if {guard} and {a} >= 0 and {b} > 0 else {slow})"
+        if op in ("&", "|", "^"):
+            return f"(({a} {op} {b}) if {guard} else {slow})"
+        if op == ">>":
+            if bint and bval is not None and 0 <= bval < 64:
+                return f"(({a} >> {b}) if type({a}) is int else {slow})"
+            return slow
+        if op in _CMP:
+            return f"(({a} {op} {b}) if {guard} else {slow})"
+        return slow
+
+    def x_And(self, n: N.And) -> str:
+        return self.logic(n, "and")
+
+    def x_Or(self, n: N.Or) -> str:
+        return self.logic(n, "or")
+
+    def logic(self, n: Any, kw: str) -> str:
+        """Short-circuit ``&&`` / ``||`` with bool checks."""
+        a = self.cond(n.lhs)
+        b, lines = self.capture(lambda: self.cond(n.rhs))
+        if not lines:
+            return f"({a} {kw} {b})"
+        t = self.tmp()
+        self.emit(f"{t} = {a}")
+        self.emit(f"if {'' if kw == 'and' else 'not '}{t}:")
+        self.put(lines)
+        self.emit(f"    {t} = {b}")
+        return t
+
+    def x_Coalesce(self, n: N.Coalesce) -> str:
+        a = self.expr(n.lhs)
+        b, lines = self.capture(lambda: self.expr(n.rhs))
+        t = self.tmp()
+        if not lines:
+            return f"({t} if ({t} := {a}) is not None else {b})"
+        self.emit(f"{t} = {a}")
+        self.emit(f"if {t} is None:")
+        self.put(lines)
+        self.emit(f"    {t} = {b}")
+        return t
+
+    def x_Index(self, n: N.Index) -> str:
+        p = self.pos(n)
+        c, i = self.seq([n.target, n.index])
+        if n.safe:
+            t = self.tmp()
+            return f"(None if ({t} := {c}) is None else _h_idx(st, {t}, {i}, {p}))"
+        return f"_h_idx(st, {c}, {i}, {p})"
+
+    def x_Property(self, n: N.Property) -> str:
+        p = self.pos(n)
+        c = self.expr(n.target)
+        k = self.const(n.name)
+        if n.safe:
+            t = self.tmp()
+            return f"(None if ({t} := {c}) is None else _h_prop(st, {t}, {k}, {p}))"
+        return f"_h_prop(st, {c}, {k}, {p})"
+
+    def x_Closure(self, n: N.Closure) -> str:
+        return self.closure(n)
+
+    def x_MethodCall(self, n: N.MethodCall) -> str:
+        from picloud.rhai._compiler_calls import method_call
+
+        return method_call(self, n)
+
+    def x_FnCall(self, n: N.FnCall) -> str:
+        from picloud.rhai._compiler_calls import fn_call
+
+        return fn_call(self, n)
+
+
+_ = RhaiRange  # re-exported for flow helpers

@@ -1,0 +1,220 @@
+"""The helper table bound into every generated module (``_h_`` names)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from picloud.rhai import builtins as B
+from picloud.rhai import errors as E
+from picloud.rhai import runtime as R
+from picloud.rhai.builtins.registry import NOT_BUILTIN
+from picloud.rhai.errors import RhaiError
+from picloud.rhai.values import INT_MAX, INT_MIN, Char, FnPtr, to_display
+
+__all__ = ["HELPERS", "UNSET"]
+
+
+class _Unset:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+#: Marks a top-level variable that was never reached (not persisted into the scope).
+UNSET: Any = _Unset()
+
+
+def _binop(sym: str, fast: Any) -> Any:
+    def op(st: R.RunState, a: Any, b: Any, pos: Any) -> Any:
+        try:
+            r = fast(a, b)
+        except RhaiError as e:
+            raise R.at(e, pos) from None
+        if r is NOT_BUILTIN:
+            return R.call_named(st, st.depth, sym, [a, b], pos)
+        if st.sizes != (0, 0, 0) and type(r) in _GROW:
+            R.check_size(st, r, pos)
+        return r
+
+    op.__name__ = f"op_{fast.__name__}"
+    return op
+
+
+_GROW = frozenset((str, list, dict, bytearray))
+
+
+def _unop(sym: str, fast: Any) -> Any:
+    def op(st: R.RunState, a: Any, pos: Any) -> Any:
+        try:
+            r = fast(a)
+        except RhaiError as e:
+            raise R.at(e, pos) from None
+        if r is NOT_BUILTIN:
+            return R.call_named(st, st.depth, sym, [a], pos)
+        return r
+
+    return op
+
+
+def _contains(st: R.RunState, container: Any, item: Any, pos: Any) -> Any:
+    try:
+        r = B.contains(container, item)
+    except RhaiError as e:
+        raise R.at(e, pos) from None
+    if r is NOT_BUILTIN:
+        return R.call_named(st, st.depth, "contains", [container, item], pos)
+    return r
+
+
+def _this(tb: Any, pos: Any) -> Any:
+    if tb is None:
+        raise R.unbound_this(pos)
+    return tb[0]
+
+
+def _sget(st: R.RunState, name: str, pos: Any) -> Any:
+    """A variable the compiler could not resolve: eval-made, then host scope, then fn pointer."""
+    dyn = st.cap
+    if dyn is not None and name in dyn:
+        return dyn[name]
+    sc = st.scope
+    if sc is not None:
+        i = sc._find(name)
+        if i >= 0:
+            return sc._values[i]
+    unit = st.unit
+    if unit is not None and any(k[0] == name for k in unit.fns):
+        return FnPtr(name)
+    raise R.var_not_found(name, pos)
+
+
+def _sset(st: R.RunState, name: str, value: Any, pos: Any) -> None:
+    dyn = st.cap
+    if dyn is not None and name in dyn:
+        dyn[name] = value
+        return
+    sc = st.scope
+    if sc is not None:
+        i = sc._find(name)
+        if i >= 0:
+            if sc._consts[i]:
+                raise R.const_assign(name, pos)
+            sc._values[i] = value
+            return
+    raise R.var_not_found(name, pos)
+
+
+def _sconst(st: R.RunState, name: str) -> bool:
+    sc = st.scope
+    if sc is not None:
+        i = sc._find(name)
+        if i >= 0:
+            return bool(sc._consts[i])
+    return False
+
+
+def _global(st: R.RunState, name: str, pos: Any) -> Any:
+    gl = st.gl
+    if name in gl:
+        return gl[name]
+    sc = st.scope
+    if sc is not None:
+        i = sc._find(name)
+        if i >= 0 and sc._consts[i]:
+            return sc._values[i]
+    raise R.var_not_found(name, pos)
+
+
+def _mkclosure(st: R.RunState, pyfn: Any, cells: tuple[Any, ...], arity: int) -> FnPtr:
+    return FnPtr(f"anon${id(pyfn):x}", (), R.Closure(pyfn, cells, arity, st.unit))
+
+
+def _caught(e: RhaiError) -> Any:
+    return E.caught_value(e)
+
+
+def _ovf(op: str, a: Any, b: Any, pos: Any) -> RhaiError:
+    return R.arith_overflow(op, a, b, pos)
+
+
+def _raise(err: RhaiError) -> Any:
+    raise err
+
+
+def _throw(value: Any, pos: Any) -> Any:
+    raise R.throw(value, pos)
+
+
+def _ternary_bad(v: Any, pos: Any) -> Any:
+    raise R.not_bool(v, pos)
+
+
+def _switch_eq(a: Any, b: Any) -> bool:
+    ta = type(a)
+    if ta is not type(b):
+        return False
+    if ta is list or ta is dict:
+        r = B.eq(a, b)
+        return r is True
+    return bool(a == b)
+
+
+def _check_size(st: R.RunState, v: Any, pos: Any) -> Any:
+    return R.check_size(st, v, pos)
+
+
+HELPERS: dict[str, Any] = {
+    "_h_E": E,
+    "_h_RhaiError": RhaiError,
+    "_h_UNSET": UNSET,
+    "_h_Shared": R.Shared,
+    "_h_Char": Char,
+    "_h_FnPtr": FnPtr,
+    "_h_IMIN": INT_MIN,
+    "_h_IMAX": INT_MAX,
+    "_h_overflow": R.overflow,
+    "_h_wrapfn": R.wrap_fn_error,
+    "_h_cb": R.check_bool,
+    "_h_notbool": _ternary_bad,
+    "_h_ovf": _ovf,
+    "_h_throw": _throw,
+    "_h_raise": _raise,
+    "_h_unbound": R.unbound_this,
+    "_h_constassign": R.const_assign,
+    "_h_cp": R.cp,
+    "_h_size": _check_size,
+    "_h_interp": R.interp,
+    "_h_range": R.make_range,
+    "_h_iter": R.for_iter,
+    "_h_callfn": R.call_native,
+    "_h_callm": R.call_method,
+    "_h_callptr": R.call_ptr,
+    "_h_idx": R.index_get,
+    "_h_idxset": R.index_set,
+    "_h_prop": R.prop_get,
+    "_h_propset": R.prop_set,
+    "_h_this": _this,
+    "_h_sget": _sget,
+    "_h_sset": _sset,
+    "_h_sconst": _sconst,
+    "_h_global": _global,
+    "_h_mkclosure": _mkclosure,
+    "_h_caught": _caught,
+    "_h_catchable": E.is_catchable,
+    "_h_contains": _contains,
+    "_h_sweq": _switch_eq,
+    "_h_display": to_display,
+    "_h_mkfnptr": R.make_fnptr,
+}
+
+for _sym, _fast in B.BINARY_OPS.items():
+    HELPERS["_h_op_" + _fast.__name__] = _binop(_sym, _fast)
+HELPERS["_h_op_add_assign"] = _binop("+=", B.add_assign)
+HELPERS["_h_op_sub_assign"] = _binop("-=", B.sub_assign)
+for _sym, _fast in B.UNARY_OPS.items():
+    HELPERS["_h_un_" + _fast.__name__] = _unop(_sym, _fast)
+
+from picloud.rhai.modules import register_helpers  # noqa: E402
+
+register_helpers(HELPERS)

@@ -1,0 +1,367 @@
+"""Compile a Rhai AST into Python code objects, the way Jinja's compiler does.
+
+Each script becomes one generated Python module: every script function, every
+closure and the top level are Python functions. Rhai variables are Python
+locals with mangled names (``l3_x``); variables captured by closures live in
+``Shared`` boxes. Literals, positions and helper functions are bound as
+module globals (``_k12``, ``_p4``, ``_h_add``): no text from the script is ever
+spliced into the generated source — identifiers are checked and mangled, and
+every value is a constant reference.
+
+Calling convention of a generated function: ``f(st, tb, d, *params)`` where
+``st`` is the ``RunState``, ``tb`` the ``this`` box (a one-item list, or
+``None``) and ``d`` the call depth.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from picloud.rhai import nodes as N
+from picloud.rhai import runtime as R
+from picloud.rhai._compiler_expr import ExprCompiler, Var
+from picloud.rhai.errors import ErrorParsing, Position
+from picloud.rhai.options import EngineOptions
+
+__all__ = ["compile_unit", "Unit"]
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+class Unit:
+    """A compiled script: its top-level function and its script functions."""
+
+    __slots__ = ("main", "fns", "script", "source", "checks", "top_names", "exports")
+
+    def __init__(self, script: N.Script, checks: bool) -> None:
+        self.script = script
+        self.checks = checks
+        self.main: Any = None
+        self.fns: dict[tuple[str, int], R.ScriptFn] = {}
+        self.source = ""
+        self.top_names: list[str] = []
+        self.exports: list[tuple[str, str]] = []
+
+
+class FnCtx:
+    """Compile-time state of one generated Python function."""
+
+    def __init__(self, kind: str, shared: set[str]) -> None:
+        self.kind = kind  # "main", "fn", "closure", "capture"
+        self.lines: list[str] = []
+        self.indent = 1
+        self.blocks: list[dict[str, Var]] = [{}]
+        self.shared = shared
+        self.loops: list[str | None] = []
+        self.catches: list[str] = []
+        self.uses_this = False
+        self.nvars = 0
+        self.top_decls: list[tuple[str, Var]] = []
+
+
+def _ident(name: str) -> str:
+    """Validate a Rhai identifier before it becomes part of a mangled Python name."""
+    if not _IDENT.match(name):
+        raise ErrorParsing("BadInput", f"Invalid identifier: {name!r}")
+    return name
+
+
+class Compiler(ExprCompiler):
+    """Generates one Python module for a script."""
+
+    def __init__(self, script: N.Script, options: EngineOptions, checks: bool) -> None:
+        self.script = script
+        self.options = options
+        self.checks = checks
+        self.size_checks = bool(options.max_string_size or options.max_array_size or options.max_map_size)
+        self.consts: dict[Any, str] = {}
+        self.ns: dict[str, Any] = {}
+        self.out: list[str] = []
+        self.n = 0
+        self.fn_names = {f.name for f in script.functions}
+        self.fn_arities = {(f.name, len(f.params)) for f in script.functions}
+        self.fx: FnCtx = FnCtx("main", set())
+        self.capture_targets: set[tuple[str, int]] = set()
+        self.fn_py: dict[tuple[str, int], str] = {}
+        for f in script.functions:
+            self.fn_py[(f.name, len(f.params))] = f"_f{len(self.fn_py)}_{_ident(f.name)}"
+
+    # ------------------------------------------------------------------ names & constants
+
+    def tmp(self, prefix: str = "t") -> str:
+        """A fresh temporary name."""
+        self.n += 1
+        return f"_{prefix}{self.n}"
+
+    def const(self, value: Any) -> str:
+        """The global name bound to a constant value (deduplicated by type and value)."""
+        if value is None:
+            return "None"
+        if value is True:
+            return "True"
+        if value is False:
+            return "False"
+        try:
+            key: Any = (type(value), value)
+            hash(key)
+        except TypeError:
+            key = ("id", id(value))
+        name = self.consts.get(key)
+        if name is None:
+            name = f"_k{len(self.consts)}"
+            self.consts[key] = name
+            self.ns[name] = value
+        return name
+
+    def pos(self, node: N.Node) -> str:
+        """The constant name of a node's position."""
+        p = node.pos
+        return self.const(Position(p[0], p[1]) if p else Position(0, 0))
+
+    # ------------------------------------------------------------------ emission
+
+    def emit(self, line: str) -> None:
+        """Append one line of generated code at the current indentation."""
+        fx = self.fx
+        fx.lines.append("    " * fx.indent + line)
+
+    def mark(self) -> int:
+        """The current line count (for spilling earlier operands)."""
+        return len(self.fx.lines)
+
+    def insert(self, at: int, line: str) -> None:
+        """Insert a line at an earlier mark, at the current indentation."""
+        self.fx.lines.insert(at, "    " * self.fx.indent + line)
+
+    def ops(self, n: int) -> None:
+        """Count ``n`` operations (only when limits are compiled in)."""
+        if self.checks and n > 0:
+            self.emit(f"st.ops += {int(n)}")
+            self.emit("if st.ops > st.lim: st.over_budget()")
+
+    # ------------------------------------------------------------------ scopes
+
+    def push_block(self) -> None:
+        """Open a Rhai block scope."""
+        self.fx.blocks.append({})
+
+    def pop_block(self) -> None:
+        """Close a Rhai block scope."""
+        self.fx.blocks.pop()
+
+    def lookup(self, name: str) -> Var | None:
+        """The innermost visible variable of that name."""
+        for b in reversed(self.fx.blocks):
+            v = b.get(name)
+            if v is not None:
+                return v
+        return None
+
+    def declare(self, name: str, const: bool = False, pos: str | None = None) -> Var:
+        """A new variable in the current block (shadowing any older one)."""
+        _ident(name)
+        self.n += 1
+        fx = self.fx
+        v = Var(name, f"l{self.n}_{name}", name in fx.shared, const)
+        fx.blocks[-1][name] = v
+        if fx.kind == "main" and len(fx.blocks) == 2:
+            fx.top_decls.append((name, v))
+        mv = self.options.max_variables
+        if mv and pos is not None:
+            count = len({n for b in fx.blocks for n in b})
+            if count > mv:
+                self.emit(f"raise _h_E.ErrorTooManyVariables('Too many variables', {pos})")
+        return v
+
+    def visible(self) -> dict[str, Var]:
+        """Every visible variable by name (innermost wins)."""
+        out: dict[str, Var] = {}
+        for b in self.fx.blocks:
+            out.update(b)
+        return out
+
+    # ------------------------------------------------------------------ functions
+
+    def begin_fn(self, kind: str, body: N.Node, extra: tuple[str, ...] = ()) -> FnCtx:
+        """Start generating a new Python function (saved context is returned)."""
+        saved = self.fx
+        self.fx = FnCtx(kind, shared_names(body) | set(extra))
+        self.fx.blocks.append({})
+        return saved
+
+    def fn_def(self, f: N.FnDef, capture: bool = False) -> tuple[str, bool]:
+        """Generate a script function; returns its Python name and whether it uses ``this``."""
+        saved = self.begin_fn("capture" if capture else "fn", f.body)
+        params = [self.declare(p) for p in f.params]
+        if capture:
+            self.fx.kind = "capture"
+        pyname = self.tmp("cf") if capture else self.fn_py[(f.name, len(f.params))]
+        p = self.pos(f)
+        self.emit(f"if d > st.max_depth: raise _h_overflow(st, {p})")
+        self.ops(1)
+        for v in params:
+            if v.shared:
+                self.emit(f"{v.py} = _h_Shared({v.py})")
+        self.emit("try:")
+        self.fx.indent += 1
+        self.block_stmts(f.body.statements, "ret")
+        self.fx.indent -= 1
+        self.emit("except (_h_RhaiError, RecursionError) as _e:")
+        self.emit(f"    raise _h_wrapfn(_e, {self.const(f.name)}, {p}) from None")
+        head = ["cap"] if capture else []
+        sig = ", ".join(["st", "tb", "d", *head, *[v.py for v in params]])
+        fx = self.fx
+        self.fx = saved
+        self.out.append(f"def {pyname}({sig}):")
+        self.out.extend(fx.lines)
+        self.out.append("")
+        return pyname, fx.uses_this
+
+    def closure(self, c: N.Closure) -> str:
+        """Generate a closure's function; returns an expression making its ``FnPtr``."""
+        cells: list[Var] = []
+        names: list[str] = []
+        for name in c.captures:
+            v = self.lookup(name)
+            if v is not None:
+                cells.append(v)
+                names.append(name)
+        saved = self.begin_fn("closure", c.body, tuple(names))
+        outer_kind = saved.kind
+        if outer_kind in ("capture",):
+            self.fx.kind = "closure"
+        inner_cells = []
+        for name, ov in zip(names, cells):
+            self.n += 1
+            v = Var(name, f"c{self.n}_{_ident(name)}", True, ov.const)
+            self.fx.blocks[-1][name] = v
+            inner_cells.append(v)
+        self.push_block()
+        params = [self.declare(p) for p in c.params]
+        pyname = self.tmp("c")
+        p = self.pos(c)
+        self.ops(1)
+        for v in params:
+            if v.shared:
+                self.emit(f"{v.py} = _h_Shared({v.py})")
+        self.emit("try:")
+        self.fx.indent += 1
+        self.expr_into(c.body, "ret")
+        self.fx.indent -= 1
+        self.emit("except (_h_RhaiError, RecursionError) as _e:")
+        self.emit(f"    raise _h_wrapfn(_e, {self.const('anonymous')}, {p}) from None")
+        sig = ", ".join(["st", "tb", "d", *[v.py for v in inner_cells], *[v.py for v in params]])
+        fx = self.fx
+        self.fx = saved
+        self.out.append(f"def {pyname}({sig}):")
+        self.out.extend(fx.lines)
+        self.out.append("")
+        for ov in cells:
+            if not ov.shared:
+                # A capture the pre-pass could not see (e.g. from eval): box it now.
+                ov.shared = True
+        cell_args = "".join(f"{ov.py}, " for ov in cells)
+        return f"_h_mkclosure(st, {pyname}, ({cell_args}), {len(c.params)})"
+
+    def main(self) -> None:
+        """Generate the top-level function."""
+        self.fx = FnCtx("main", shared_names(self.script))
+        self.fx.blocks.append({})
+        self.emit("try:")
+        self.fx.indent += 1
+        start = self.mark()
+        self.block_stmts(self.script.statements, "ret", top=True)
+        self.fx.indent -= 1
+        self.emit("finally:")
+        self.emit("    if st.scope is not None:")
+        decls = self.fx.top_decls
+        if decls:
+            for name, v in decls:
+                val = f"{v.py}.v" if v.shared else v.py
+                self.emit(f"        if {v.py} is not _h_UNSET: st.scope._persist({self.const(name)}, {val}, {v.const})")
+        else:
+            self.emit("        pass")
+        for name, v in decls:
+            self.fx.lines.insert(start - 1, f"    {v.py} = _h_UNSET")
+        fx = self.fx
+        self.out.append("def _main(st, tb, d):")
+        self.out.extend(fx.lines)
+        self.out.append("")
+
+
+def shared_names(body: Any) -> set[str]:
+    """Names captured by closures directly inside ``body`` (they become ``Shared`` boxes)."""
+    out: set[str] = set()
+    stack = [body]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, N.Closure):
+            out.update(n.captures)
+            continue
+        if isinstance(n, N.FnDef):
+            continue
+        if isinstance(n, list):
+            stack.extend(n)
+            continue
+        if isinstance(n, tuple):
+            stack.extend(n)
+            continue
+        if isinstance(n, (N.Node, N.SwitchCase)):
+            for slot in type(n).__slots__ if hasattr(type(n), "__slots__") else ():
+                pass
+            for name in _fields(n):
+                stack.append(getattr(n, name))
+            if isinstance(n, N.Script):
+                continue
+    return out
+
+
+_FIELDS_CACHE: dict[type, tuple[str, ...]] = {}
+
+
+def _fields(n: Any) -> tuple[str, ...]:
+    t = type(n)
+    f = _FIELDS_CACHE.get(t)
+    if f is None:
+        import dataclasses
+
+        f = tuple(x.name for x in dataclasses.fields(t) if x.name not in ("pos", "constants", "functions", "imports"))
+        _FIELDS_CACHE[t] = f
+    return f
+
+
+def compile_unit(script: N.Script, options: EngineOptions, checks: bool) -> Unit:
+    """Compile a parsed script into a ``Unit`` (one generated module)."""
+    c = Compiler(script, options, checks)
+    unit = Unit(script, checks)
+    pending: list[tuple[N.FnDef, str, bool]] = []
+    for f in script.functions:
+        pyname, uses_this = c.fn_def(f)
+        pending.append((f, pyname, uses_this))
+    c.main()
+    captures: dict[tuple[str, int], str] = {}
+    for key in list(c.capture_targets):
+        for f in script.functions:
+            if (f.name, len(f.params)) == key:
+                captures[key], _ = c.fn_def(f, capture=True)
+    src = "\n".join(c.out)
+    ns: dict[str, Any] = {"__builtins__": _SAFE_BUILTINS}
+    ns.update(HELPERS)
+    ns.update(c.ns)
+    code = compile(src, "<rhai>", "exec")
+    exec(code, ns)  # noqa: S102 - generated source: mangled names and constant references only
+    unit.main = ns["_main"]
+    unit.source = src
+    for f, pyname, uses_this in pending:
+        key = (f.name, len(f.params))
+        cap = ns[captures[key]] if key in captures else None
+        unit.fns[key] = R.ScriptFn(f.name, len(f.params), ns[pyname], uses_this, f.private, unit, cap)
+    return unit
+
+
+_SAFE_BUILTINS = {"type": type, "int": int, "float": float, "str": str, "bool": bool, "list": list,
+                  "dict": dict, "range": range, "enumerate": enumerate, "len": len, "isinstance": isinstance,
+                  "RecursionError": RecursionError, "map": map}
+
+from picloud.rhai._compiler_helpers import HELPERS  # noqa: E402
