@@ -59,12 +59,16 @@ def arith(msg: str) -> ErrorArithmetic:
 
 def too_large(what: str) -> ErrorDataTooLarge:
     """Rhai's ``ErrorDataTooLarge`` (``"Length of string"``, ``"Size of array"`` …)."""
-    return ErrorDataTooLarge(f"{what} too large", what=what)
+    return ErrorDataTooLarge(f"{what} too large", name=what)
 
 
 def is_fn_not_found(e: RhaiError, fp: FnPtr) -> bool:
     """Whether ``e`` says the pointer's own function (not one it calls) was not found."""
-    return e.kind == "ErrorFunctionNotFound" and str(e.message).startswith(fp.name)
+    if e.kind != "ErrorFunctionNotFound":
+        return False
+    sig = e.fields.get("function")
+    text = sig if isinstance(sig, str) else str(e.message).removeprefix("Function not found: ")
+    return text.startswith(fp.name)
 
 
 def call_fn(ctx: CallContext, fp: FnPtr, args: list[Any]) -> Any:
@@ -73,6 +77,10 @@ def call_fn(ctx: CallContext, fp: FnPtr, args: list[Any]) -> Any:
 
 
 def _arity(ctx: Any, fp: FnPtr) -> int | None:
+    """Parameters of the pointer's target (curried ones included), when knowable."""
+    k = getattr(fp.fn, "arity", None)
+    if type(k) is int:
+        return k
     f = getattr(ctx, "fn_arity", None)
     return f(fp) if f is not None else None
 
@@ -81,7 +89,7 @@ def _invoke(ctx: Any, fp: FnPtr, args: list[Any], this: Any, want_this: bool) ->
     if not want_this or this is NO_THIS:
         r = ctx.call(fp, args, this)
         return (r, this) if want_this else r
-    cw = getattr(ctx, "call_with_this", None)
+    cw = getattr(ctx, "call_this", None) or getattr(ctx, "call_with_this", None)
     if cw is None:
         # Without write-back support only in-place changes of containers persist.
         return ctx.call(fp, args, this), this
