@@ -9,7 +9,6 @@ leaves ``parse`` is ``ErrorParsing``.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -65,7 +64,9 @@ class Parser(ExprParser):
         scope_names: Iterable[str],
     ) -> None:
         self.options = options
-        self.toks = tokenize(source, options.disabled_symbols, options.max_string_size)
+        toks = tokenize(source, options.disabled_symbols, options.max_string_size)
+        # Spare EOFs: a rule may consume one EOF before reporting what it expected there.
+        self.toks = toks + [toks[-1]] * 4
         self.p = 0
         self.state = _State([])
         self.max_depth = options.max_expr_depth
@@ -749,10 +750,10 @@ def parse(
             return parser.parse_expression_script()
         return parser.parse_script()
     except RecursionError:
-        # Only reachable with the depth limits switched off (0) or set very high.
+        # Nesting up to the default limits needs < 200 frames; only limits switched off
+        # (0) or set very high get here.
         raise ErrorParsing("ExprTooDeep", "Expression exceeds maximum complexity") from None
+    except IndexError:
+        # Running off the token list can only mean the script ended too early.
+        raise ErrorParsing("UnexpectedEOF", "Script is incomplete") from None
 
-
-# Deep but legal nesting (limit 64 levels) needs a few hundred Python frames at most.
-if sys.getrecursionlimit() < 2000:
-    sys.setrecursionlimit(2000)
