@@ -496,21 +496,27 @@ def _bit_index(idx: int) -> int:
     return i
 
 
-def _bit_bound(n: int, allow_end: bool) -> int:
-    if n < 0:
-        return _bit_index(n)
-    if n < 64 or (allow_end and n == 64):
-        return n
-    raise ErrorBitFieldBounds(f"Bit-field index {n} out of bounds: only 64 bits in number", length=64, index=n)
+def _bit_range_error(n: int) -> ErrorBitFieldBounds:
+    return ErrorBitFieldBounds(f"Bit-field index {n} out of bounds: only 64 bits in number", length=64, index=n)
 
 
 def _bit_range(r: RhaiRange) -> tuple[int, int]:
-    """``(shift, mask)`` of a bit range index; mask ``-1`` means all 64 bits."""
-    start = _bit_bound(r.start, False)
+    """``(shift, mask)`` of a bit range index; mask ``-1`` means all 64 bits.
+
+    Range bounds never count from the top: a negative bound is out of bounds.
+    """
+    start = r.start
+    if not 0 <= start < 64:
+        raise _bit_range_error(start)
     if r.inclusive:
-        end = _bit_bound(63 if r.end == INT_MAX else r.end, False) + 1
+        end = 63 if r.end == INT_MAX else r.end
+        if not 0 <= end < 64:
+            raise _bit_range_error(end)
+        end += 1
     else:
-        end = _bit_bound(64 if r.end == INT_MAX else r.end, True)
+        end = 64 if r.end == INT_MAX else r.end
+        if not 0 <= end <= 64:
+            raise _bit_range_error(end)
     if end <= start:
         return 0, 0
     if start == 0 and end == 64:
@@ -529,16 +535,24 @@ def _string_index(s: str, idx: Any) -> Any:
             )
         return Char(s[i])
     if ti is RhaiRange:
+        n = len(s)
+        if n == 0:
+            return s
         start, end = _string_slice_bounds(s, idx)
+        if idx.inclusive:
+            if start == 0 and end >= n - 1:
+                return s
+            # Rhai takes nothing unless the end is past the start (so `s[1..=1]` is empty).
+            return s[start : end + 1] if end > start else ""
+        if start == 0 and end >= n:
+            return s
         return s[start:end]
     raise _mismatch_int(idx)
 
 
 def _string_slice_bounds(s: str, r: RhaiRange) -> tuple[int, int]:
-    """Python ``[start:end]`` char bounds of a range index into a string (clamped)."""
+    """Rhai's char ``(start, end)`` of a range index into a non-empty string (end unclamped)."""
     n = len(s)
-    if n == 0:
-        return 0, 0
     start = r.start
     if start < 0:
         start = _calc_index(n, start)
@@ -549,9 +563,7 @@ def _string_slice_bounds(s: str, r: RhaiRange) -> tuple[int, int]:
     end = r.end
     if end < 0:
         end = max(_calc_index(n, end), 0)
-    if r.inclusive:
-        end += 1
-    return start, min(end, n)
+    return start, end
 
 
 def set_index(container: Any, idx: Any, value: Any) -> Any:
@@ -627,8 +639,14 @@ def _set_string_index(s: str, idx: Any, value: Any) -> str:
                 return s
         return s[:i] + value + s[i + 1 :]
     if ti is RhaiRange:
+        n = len(s)
+        text = to_display(value)
+        if n == 0:
+            return text
         start, end = _string_slice_bounds(s, idx)
-        return s[:start] + to_display(value) + s[end:]
+        if idx.inclusive:
+            return s[:start] + text + s[min(end, n - 1) + 1 :]
+        return s[:start] + text + s[min(end, n) :]
     raise _mismatch_int(idx)
 
 
