@@ -7,7 +7,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 
 from picloud.api.request_id import request_id_of
 from picloud.auth.capabilities import Capability
@@ -17,7 +17,20 @@ from picloud.services import apps as app_service
 from picloud.services.context import CommandContext
 from picloud.services.models import AppView
 
-__all__ = ["provide_conn", "provide_principal", "dependencies", "command_context", "app_access"]
+__all__ = [
+    "DbConn",
+    "Caller",
+    "provide_conn",
+    "provide_principal",
+    "dependencies",
+    "command_context",
+    "require",
+    "app_access",
+]
+
+#: Handler parameter types for the two dependencies (explicit, as Litestar 3 requires).
+DbConn = NamedDependency[Any]
+Caller = NamedDependency[Principal]
 
 
 async def provide_conn(state: State) -> AsyncGenerator[Any, None]:
@@ -29,7 +42,7 @@ async def provide_conn(state: State) -> AsyncGenerator[Any, None]:
         yield conn
 
 
-async def provide_principal(request: Request[Any, Any, Any], conn: Any) -> Principal:
+async def provide_principal(request: Request[Any, Any, Any], conn: DbConn) -> Principal:
     """The authenticated caller; 401 without valid credentials (checked on every request)."""
     return await authenticate(conn, request.headers.get("authorization"))
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from litestar.params import FromPath, JSONBody
 from litestar import Controller, Request, delete, get, post
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from picloud.api.deps import command_context, dependencies, require
+from picloud.api.deps import Caller, DbConn, command_context, dependencies, require
 from picloud.api.schemas import CreateApiKeyIn
 from picloud.auth.capabilities import ApiKeysManage
-from picloud.auth.principal import Principal
 from picloud.services import apps as app_service
 from picloud.services import identity
 from picloud.services.models import ApiKeyView, CreatedApiKey
@@ -27,8 +27,8 @@ class ApiKeysController(Controller):
 
     @post("/")
     async def create(
-        self, request: Request[Any, Any, Any], data: CreateApiKeyIn, conn: Any,
-        principal: Principal,
+        self, request: Request[Any, Any, Any], data: JSONBody[CreateApiKeyIn], conn: DbConn,
+        principal: Caller,
     ) -> CreatedApiKey:
         """Issue a key; ``key`` in this response is the only time it is ever shown."""
         await require(conn, principal, ApiKeysManage())
@@ -41,20 +41,20 @@ class ApiKeysController(Controller):
         )
 
     @get("/")
-    async def list_keys(self, conn: Any, principal: Principal) -> list[ApiKeyView]:
+    async def list_keys(self, conn: DbConn, principal: Caller) -> list[ApiKeyView]:
         """Every unrevoked key (prefix only, never the key)."""
         await require(conn, principal, ApiKeysManage())
         return await identity.list_api_keys(conn)
 
     @get("/{key_id:str}")
-    async def get_key(self, key_id: str, conn: Any, principal: Principal) -> ApiKeyView:
+    async def get_key(self, key_id: FromPath[str], conn: DbConn, principal: Caller) -> ApiKeyView:
         """One key by id."""
         await require(conn, principal, ApiKeysManage())
         return await identity.get_api_key(conn, key_id)
 
     @delete("/{key_id:str}", status_code=HTTP_204_NO_CONTENT)
     async def revoke(
-        self, request: Request[Any, Any, Any], key_id: str, conn: Any, principal: Principal
+        self, request: Request[Any, Any, Any], key_id: FromPath[str], conn: DbConn, principal: Caller
     ) -> None:
         """Revoke a key: the next request made with it gets 401."""
         await require(conn, principal, ApiKeysManage())

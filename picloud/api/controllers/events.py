@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 
-from picloud.api.deps import app_access, dependencies
+from picloud.api.deps import Caller, DbConn, app_access, dependencies
 from picloud.api.schemas import EventOut, EventsPage
 from picloud.auth.capabilities import EventsRead
-from picloud.auth.principal import Principal
 from picloud.events.store import read_app
 from picloud.events.types import RecordedEvent
 
@@ -42,15 +41,17 @@ class EventsController(Controller):
     @get("/")
     async def list_events(
         self,
-        app: str,
-        conn: Any,
-        principal: Principal,
-        after: int = Parameter(default=0, ge=0, description="Only events after this position"),
-        limit: int = Parameter(default=100, ge=1, le=MAX_LIMIT, description="Page size"),
-        type_: str | None = Parameter(
-            query="type", default=None, description="Event type(s), comma-separated"
-        ),
-        stream: str | None = Parameter(default=None, description="Only this stream"),
+        app: FromPath[str],
+        conn: DbConn,
+        principal: Caller,
+        after: Annotated[
+            int, QueryParameter(ge=0, description="Only events after this position")
+        ] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="Page size")] = 100,
+        type_: Annotated[
+            str | None, QueryParameter(name="type", description="Event type(s), comma-separated")
+        ] = None,
+        stream: Annotated[str | None, QueryParameter(description="Only this stream")] = None,
     ) -> EventsPage:
         """The app's events after ``after``, oldest first, with their metadata."""
         found = await app_access(conn, principal, app, EventsRead)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from litestar.params import FromPath, JSONBody
 from litestar import Controller, Request, get, post
 
-from picloud.api.deps import command_context, dependencies, require
+from picloud.api.deps import Caller, DbConn, command_context, dependencies, require
 from picloud.api.schemas import CreateUserIn
 from picloud.auth.capabilities import UsersManage
-from picloud.auth.principal import Principal
 from picloud.services import identity
 from picloud.services.models import UserView
 
@@ -25,8 +25,8 @@ class UsersController(Controller):
 
     @post("/")
     async def create(
-        self, request: Request[Any, Any, Any], data: CreateUserIn, conn: Any,
-        principal: Principal,
+        self, request: Request[Any, Any, Any], data: JSONBody[CreateUserIn], conn: DbConn,
+        principal: Caller,
     ) -> UserView:
         """Create a user (409 ``duplicate_email``)."""
         await require(conn, principal, UsersManage())
@@ -36,13 +36,13 @@ class UsersController(Controller):
         )
 
     @get("/")
-    async def list_users(self, conn: Any, principal: Principal) -> list[UserView]:
+    async def list_users(self, conn: DbConn, principal: Caller) -> list[UserView]:
         """Every user."""
         await require(conn, principal, UsersManage())
         return await identity.list_users(conn)
 
     @get("/{user_id:str}")
-    async def get_user(self, user_id: str, conn: Any, principal: Principal) -> UserView:
+    async def get_user(self, user_id: FromPath[str], conn: DbConn, principal: Caller) -> UserView:
         """One user by id."""
         await require(conn, principal, UsersManage())
         return await identity.get_user(conn, user_id)
