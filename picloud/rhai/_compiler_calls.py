@@ -31,6 +31,9 @@ def fn_call(c: Any, n: N.FnCall) -> str:
     if key in c.fn_arities:
         vals = c.seq(args, copy=True)
         return f"{c.fn_py[key]}(st, None, d + 1{''.join(', ' + v for v in vals)})"
+    if key in c.extern_fns:
+        vals = c.seq(args, copy=True)
+        return f"_h_callnamed(st, d, {k}, [{', '.join(vals)}], {p})"
     if name == "Fn" and len(args) == 1 and isinstance(args[0], N.StringLit) and _ident_ok(args[0].value):
         return c.const(FnPtr(args[0].value))
     if name == "is_def_var" and len(args) == 1:
@@ -81,6 +84,10 @@ def method_call(c: Any, n: N.MethodCall) -> str:
     key = (n.name, len(n.args))
     script = c.fn_py.get(key)
     target = n.target
+    if n.name == "is_shared" and not n.args and isinstance(target, N.Variable) and not target.namespace:
+        var = c.lookup(target.name)
+        if var is not None:
+            return "True" if var.shared else "False"
     if is_lvalue(target):
         lv = c.lvalue(target)
         recv = c.atom(lv.read(c, p))
@@ -129,14 +136,32 @@ def _eval(c: Any, arg: N.Expr, p: str) -> str:
     text = c.expr(arg)
     vis, spill = _spill_scope(c)
     res = c.tmp("ev")
-    c.emit(f"{res} = _h_eval(st, d, {text}, {spill}, {p})")
+    top = c.fx.kind == "main" and len(c.fx.blocks) == 2
+    saved = None
+    if not top and vis:
+        saved = c.tmp("sv")
+        c.emit(f"{saved} = ({''.join(v.read + ', ' for _, v in vis)})")
+    c.emit(f"{res} = _h_eval(st, d, {text}, {spill}, {p}, {top})")
     _write_scope(c, vis, res)
+    if saved is not None:
+        # Lets made by eval inside a block shadow outer variables only until the block ends.
+        for i, (name, v) in enumerate(vis):
+            if not v.const:
+                target = f"{v.py}.v" if v.shared else v.py
+                c.fx.restores[-1].append(f"if {c.const(name)} in {res}[2]: {target} = {saved}[{i}]")
     return f"{res}[0]"
 
 
 def _capture_call(c: Any, n: N.FnCall, p: str) -> str:
     key = (n.name, len(n.args))
     vals = c.seq(n.args, copy=True)
+    if n.name == "call" and n.args:
+        c.capture_targets.update(c.fn_arities)
+        vis, spill = _spill_scope(c)
+        res = c.tmp("cc")
+        c.emit(f"{res} = _h_capcallptr(st, d, {vals[0]}, [{', '.join(vals[1:])}], {spill}, {p})")
+        _write_scope(c, vis, res)
+        return f"{res}[0]"
     if key not in c.fn_arities:
         return f"_h_callfn(st, d, {c.const(n.name)}, [{', '.join(vals)}], {p})"
     c.capture_targets.add(key)

@@ -52,6 +52,16 @@ def is_lvalue(node: N.Expr) -> bool:
     return isinstance(node, (N.Variable, N.ThisExpr, N.Index, N.Property))
 
 
+def chain_safe(node: N.Expr) -> bool:
+    """Whether an inner link of a ``?.``/``?[`` chain is safe (a ``()`` skips the rest)."""
+    t = getattr(node, "target", None)
+    while isinstance(t, (N.Property, N.Index, N.MethodCall)):
+        if t.safe:
+            return True
+        t = t.target
+    return False
+
+
 def is_static_bool(node: N.Expr) -> bool:
     """Whether ``node`` always evaluates to a ``bool`` (no run-time check needed)."""
     if isinstance(node, N.BoolLit):
@@ -220,6 +230,9 @@ class ExprCompiler:
                 code = f"_h_cp({code})"
         if self.size_checks and s.value is not None and not isinstance(s.value, (N.IntLit, N.FloatLit, N.BoolLit)):
             code = f"_h_size(st, {code}, {p})"
+        if not self.options.allow_shadowing and self.fx.kind == "main" and self.lookup(s.name) is None:
+            self.emit(f"if _h_sfind(st, {self.const(s.name)}): raise _h_E.ErrorVariableExists("
+                      f"'Variable already defined', {p})")
         v = self.declare(s.name, s.constant, p)
         if v.shared:
             self.emit(f"{v.py} = _h_Shared({code})")
@@ -438,6 +451,8 @@ class ExprCompiler:
         a, b = self.seq([n.lhs, n.rhs])
         op = n.op
         if op in ("..", "..="):
+            if isinstance(n.rhs, N.UnitLit):
+                return f"_h_range({a}, _h_IMAX, False, {p})"
             return f"_h_range({a}, {b}, {op == '..='}, {p})"
         if op == "in":
             return f"_h_contains(st, {b}, {a}, {p})"
@@ -513,7 +528,7 @@ class ExprCompiler:
     def x_Index(self, n: N.Index) -> str:
         p = self.pos(n)
         c, i = self.seq([n.target, n.index])
-        if n.safe:
+        if n.safe or chain_safe(n):
             t = self.tmp()
             return f"(None if ({t} := {c}) is None else _h_idx(st, {t}, {i}, {p}))"
         return f"_h_idx(st, {c}, {i}, {p})"
@@ -522,7 +537,7 @@ class ExprCompiler:
         p = self.pos(n)
         c = self.expr(n.target)
         k = self.const(n.name)
-        if n.safe:
+        if n.safe or chain_safe(n):
             t = self.tmp()
             return f"(None if ({t} := {c}) is None else _h_prop(st, {t}, {k}, {p}))"
         return f"_h_prop(st, {c}, {k}, {p})"

@@ -91,15 +91,11 @@ def switch(c: Any, n: N.Switch, dest: str | None) -> None:
         iv = c.tmp("i")
         c.emit(f"{iv} = {c.const(table)}.get({s}, -1) if type({s}) is {tname} else -1")
         if ranges:
-            c.emit(f"if {iv} == -1 and type({s}) is int:")
+            c.emit(f"if {iv} == -1:")
             c.fx.indent += 1
-            first = True
-            for i, k in ranges:
-                conds = " or ".join(_range_test(c, s, r) for r in k.constants)
-                g = f" and {c.cond(k.condition)}" if k.condition is not None else ""
-                c.emit(f"{'if' if first else 'elif'} ({conds}){g}:")
-                c.emit(f"    {iv} = {i}")
-                first = False
+            arms = [(" or ".join(_range_test(c, s, r) for r in k.constants), k.condition,
+                     (lambda i=i: c.emit(f"{iv} = {i}"))) for i, k in ranges]
+            _chain(c, arms, None)
             c.fx.indent -= 1
         first = True
         for i, k in enumerate(n.cases):
@@ -115,22 +111,70 @@ def switch(c: Any, n: N.Switch, dest: str | None) -> None:
             c.emit("else:")
             _branch(c, n.default, dest)
         return
-    first = True
-    for i, k in exact + ranges:
-        if k.is_range:
-            test = f"type({s}) is int and (" + " or ".join(_range_test(c, s, r) for r in k.constants) + ")"
-        else:
-            test = " or ".join(f"_h_sweq({s}, {c.const(v)})" for v in k.constants)
-        g = f" and {c.cond(k.condition)}" if k.condition is not None else ""
-        c.emit(f"{'if' if first else 'elif'} ({test}){g}:")
-        _branch(c, k.body, dest)
-        first = False
-    if first:
-        _branch_flat(c, n.default, dest)
+    arms = []
+    for _i, k in exact + ranges:
+        test = " or ".join(
+            _range_test(c, s, v) if isinstance(v, RhaiRange)
+            else f"_h_sweq({s}, {c.const(v)})" for v in k.constants)
+        arms.append((test, k.condition, (lambda k=k: _branch_flat(c, k.body, dest))))
+    default = (lambda: _branch_flat(c, n.default, dest)) if (n.default is not None or dest is not None) else None
+    _chain(c, arms, default)
+
+
+def _chain(c: Any, arms: list[tuple[str, Any, Any]], default: Any) -> None:
+    """``if/elif/else`` over (test, guard, body) arms; a flag chain when guards need statements."""
+    guards = []
+    flag_mode = False
+    for _test, guard, _body in arms:
+        if guard is None:
+            guards.append((None, []))
+            continue
+        code, lines = c.capture(lambda g=guard: c.cond(g))
+        guards.append((code, lines))
+        flag_mode = flag_mode or bool(lines)
+    if not arms:
+        if default is not None:
+            default()
         return
-    if n.default is not None or dest is not None:
-        c.emit("else:")
-        _branch(c, n.default, dest)
+    if not flag_mode:
+        for j, ((test, _g, body), (gcode, _l)) in enumerate(zip(arms, guards)):
+            g = f" and {gcode}" if gcode is not None else ""
+            c.emit(f"{'if' if j == 0 else 'elif'} ({test}){g}:")
+            _indented(c, body)
+        if default is not None:
+            c.emit("else:")
+            _indented(c, default)
+        return
+    m = c.tmp("m")
+    c.emit(f"{m} = True")
+    for (test, _g, body), (gcode, lines) in zip(arms, guards):
+        c.emit(f"if {m} and ({test}):")
+        c.fx.indent += 1
+        if gcode is not None:
+            c.fx.lines.extend(_reindent(lines, 1))
+            c.emit(f"if {gcode}:")
+            c.fx.indent += 1
+        c.emit(f"{m} = False")
+        body()
+        if gcode is not None:
+            c.fx.indent -= 1
+        c.fx.indent -= 1
+    if default is not None:
+        c.emit(f"if {m}:")
+        _indented(c, default)
+
+
+def _reindent(lines: list[str], levels: int) -> list[str]:
+    return ["    " * levels + ln for ln in lines]
+
+
+def _indented(c: Any, body: Any) -> None:
+    c.fx.indent += 1
+    m = c.mark()
+    body()
+    if c.mark() == m:
+        c.emit("pass")
+    c.fx.indent -= 1
 
 
 def _branch_flat(c: Any, body: Any, dest: str | None) -> None:
@@ -144,7 +188,9 @@ def _branch_flat(c: Any, body: Any, dest: str | None) -> None:
 def _range_test(c: Any, s: str, r: Any) -> str:
     if not isinstance(r, RhaiRange):
         return "False"
-    return f"{c.const(r.start)} <= {s} < {c.const(r.stop)}"
+    # A range subject matches an equal range case; numbers match by containment.
+    return (f"(type({s}) is int and {c.const(r.start)} <= {s} < {c.const(r.stop)}"
+            f" or _h_sweq({s}, {c.const(r)}))")
 
 
 def _loop_target(c: Any, dest: str | None) -> str | None:

@@ -72,10 +72,11 @@ class LIndex:
 
     local = False
 
-    def __init__(self, parent: Any, idx: str, p: str) -> None:
+    def __init__(self, parent: Any, idx: str, p: str, safe: bool = False) -> None:
         self.parent = parent
         self.idx = idx
         self.p = p
+        self.safe = safe
 
     @property
     def const(self) -> bool:
@@ -90,6 +91,13 @@ class LIndex:
         """Store into the element and write the container back."""
         if self.parent.const:
             c.emit(f"raise _h_constassign({c.const(getattr(self.parent, 'name', 'this'))}, {self.p})")
+            return
+        if self.safe:
+            # `x?[i] = v` does nothing when x is ().
+            c.emit(f"if {self.parent.read(c, p)} is not None:")
+            c.fx.indent += 1
+            self.parent.write(c, f"_h_idxset(st, {self.parent.read(c, p)}, {self.idx}, {code}, {self.p})", p)
+            c.fx.indent -= 1
             return
         self.parent.write(c, f"_h_idxset(st, {self.parent.read(c, p)}, {self.idx}, {code}, {self.p})", p)
 
@@ -149,7 +157,7 @@ def make_lvalue(c: Any, node: N.Expr) -> Any:
     if isinstance(node, N.Index):
         parent = make_lvalue(c, node.target)
         idx = c.atom(c.expr(node.index))
-        return LIndex(parent, idx, c.pos(node))
+        return LIndex(parent, idx, c.pos(node), node.safe)
     if isinstance(node, N.Property):
         parent = make_lvalue(c, node.target)
         return LProp(parent, node.name, c.pos(node))

@@ -58,6 +58,7 @@ class FnCtx:
         self.uses_this = False
         self.nvars = 0
         self.top_decls: list[tuple[str, Var]] = []
+        self.restores: list[list[str]] = [[]]
 
 
 def _ident(name: str) -> str:
@@ -70,7 +71,8 @@ def _ident(name: str) -> str:
 class Compiler(ExprCompiler):
     """Generates one Python module for a script."""
 
-    def __init__(self, script: N.Script, options: EngineOptions, checks: bool) -> None:
+    def __init__(self, script: N.Script, options: EngineOptions, checks: bool,
+                 extern_fns: frozenset[tuple[str, int]] = frozenset()) -> None:
         self.script = script
         self.options = options
         self.checks = checks
@@ -83,6 +85,7 @@ class Compiler(ExprCompiler):
         self.fn_arities = {(f.name, len(f.params)) for f in script.functions}
         self.fx: FnCtx = FnCtx("main", set())
         self.capture_targets: set[tuple[str, int]] = set()
+        self.extern_fns = extern_fns
         self.fn_py: dict[tuple[str, int], str] = {}
         for f in script.functions:
             self.fn_py[(f.name, len(f.params))] = f"_f{len(self.fn_py)}_{_ident(f.name)}"
@@ -145,10 +148,13 @@ class Compiler(ExprCompiler):
     def push_block(self) -> None:
         """Open a Rhai block scope."""
         self.fx.blocks.append({})
+        self.fx.restores.append([])
 
     def pop_block(self) -> None:
         """Close a Rhai block scope."""
         self.fx.blocks.pop()
+        for line in self.fx.restores.pop():
+            self.emit(line)
 
     def lookup(self, name: str) -> Var | None:
         """The innermost visible variable of that name."""
@@ -199,6 +205,9 @@ class Compiler(ExprCompiler):
         pyname = self.tmp("cf") if capture else self.fn_py[(f.name, len(f.params))]
         p = self.pos(f)
         self.emit(f"if d > st.max_depth: raise _h_overflow(st, {p})")
+        mv = self.options.max_variables
+        if mv and len(f.params) > mv:
+            self.emit(f"raise _h_E.ErrorTooManyVariables('Too many variables', {p})")
         self.ops(1)
         for v in params:
             if v.shared:
@@ -331,9 +340,10 @@ def _fields(n: Any) -> tuple[str, ...]:
     return f
 
 
-def compile_unit(script: N.Script, options: EngineOptions, checks: bool) -> Unit:
+def compile_unit(script: N.Script, options: EngineOptions, checks: bool,
+                 extern_fns: frozenset[tuple[str, int]] = frozenset()) -> Unit:
     """Compile a parsed script into a ``Unit`` (one generated module)."""
-    c = Compiler(script, options, checks)
+    c = Compiler(script, options, checks, extern_fns)
     unit = Unit(script, checks)
     pending: list[tuple[N.FnDef, str, bool]] = []
     for f in script.functions:

@@ -190,7 +190,7 @@ def _fallback_unit(own: Any, outer: Any) -> Any:
 
 
 def do_eval(st: R.RunState, d: int, text: Any, names: tuple[str, ...], consts: tuple[bool, ...],
-            vals: list[Any], pos: Position) -> tuple[Any, list[Any]]:
+            vals: list[Any], pos: Position, top: bool = True) -> tuple[Any, list[Any]]:
     """``eval(text)``: run text in the caller's scope; returns ``(value, new values)``."""
     from picloud.rhai.engine import Scope
 
@@ -212,13 +212,15 @@ def do_eval(st: R.RunState, d: int, text: Any, names: tuple[str, ...], consts: t
         scope._persist(n, v, c)
     end = len(scope)
     saved = (st.scope, st.unit)
+    saved_gl = None if top else dict(st.gl)
     try:
         script = engine._parse(text, scope, False)
         if script.functions:
             raise E.ErrorParsing("WrongFnDefinition", "Functions cannot be defined in eval", pos)
-        from picloud.rhai.engine import AST
+        from picloud.rhai.compiler import compile_unit
 
-        unit = AST(script, text).unit(engine.options, st.max_ops != 0 or st.deadline is not None)
+        extern = frozenset(saved[1].fns) if saved[1] is not None else frozenset()
+        unit = compile_unit(script, engine.options, st.max_ops != 0 or st.deadline is not None, extern)
         st.scope = scope
         st.unit = saved[1]
         value = unit.main(st, None, d + 1)
@@ -227,20 +229,24 @@ def do_eval(st: R.RunState, d: int, text: Any, names: tuple[str, ...], consts: t
                                     function="eval", source="", inner=e) from None
     finally:
         st.scope, st.unit = saved
+        if saved_gl is not None:
+            st.gl.clear()
+            st.gl.update(saved_gl)
     if outer is not None:
         for i in range(base):
             outer._values[i] = scope._values[i]
     if st.cap:
         for i, n in enumerate(list(st.cap)):
             st.cap[n] = scope._values[base + i]
-    new = scope._values[start:end]
+    new = [scope._values[scope._find(n)] for n in names]
+    shadowed = {n for n in names if scope._find(n) >= end}
     extra = list(zip(scope._names[end:], scope._values[end:]))
     if extra:
         if st.cap is None:
             st.cap = {}
         for n, v in extra:
             st.cap[n] = v
-    return value, new
+    return value, new, shadowed  # type: ignore[return-value]
 
 
 def capture_call(st: R.RunState, d: int, key: tuple[str, int], args: list[Any], names: tuple[str, ...],
@@ -253,6 +259,15 @@ def capture_call(st: R.RunState, d: int, key: tuple[str, int], args: list[Any], 
     cap = dict(zip(names, vals))
     value = sf.capture(st, None, d + 1, cap, *args)
     return value, [cap[n] for n in names]
+
+
+def capture_call_ptr(st: R.RunState, d: int, fp: Any, args: list[Any], names: tuple[str, ...],
+                     consts: tuple[bool, ...], vals: list[Any], pos: Position) -> tuple[Any, list[Any]]:
+    """``call!(fp, args)``: a capture call through a function pointer."""
+    if type(fp) is FnPtr and fp.fn is None:
+        key = (fp.name, len(fp.curry) + len(args))
+        return capture_call(st, d, key, [*fp.curry, *args], names, consts, vals, pos)
+    return R.call_ptr(st, d, fp, args, None, pos), list(vals)
 
 
 def cap_get(cap: dict[str, Any], name: str, pos: Position) -> Any:
@@ -311,6 +326,8 @@ def register_helpers(helpers: dict[str, Any]) -> None:
         "_h_modcall": module_call,
         "_h_eval": do_eval,
         "_h_capcall": capture_call,
+        "_h_capcallptr": capture_call_ptr,
+        "_h_sfind": lambda st, name: st.scope is not None and st.scope._find(name) >= 0,
         "_h_capget": cap_get,
         "_h_capset": cap_set,
         "_h_isdefvar": is_def_var,
