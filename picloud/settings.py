@@ -230,11 +230,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if not self.redis_namespace or any(c.isspace() for c in self.redis_namespace):
             _fail("redis_namespace", "must be a non-empty word without spaces")
         if (self.bootstrap_admin_email is None) != (self.bootstrap_admin_password is None):
-            _fail(
-                "bootstrap_admin_email" if self.bootstrap_admin_email is None else
-                "bootstrap_admin_password",
-                "PICLOUD_BOOTSTRAP_ADMIN_EMAIL and _PASSWORD must be set together",
+            given, missing = (
+                ("bootstrap_admin_password", "bootstrap_admin_email")
+                if self.bootstrap_admin_email is None
+                else ("bootstrap_admin_email", "bootstrap_admin_password")
             )
+            _fail(missing, f"must be set too when {ENV_VARS[given]} is set")
         if not self.base_domain or "/" in self.base_domain:
             _fail("base_domain", f"is not a domain name: {self.base_domain!r}")
 

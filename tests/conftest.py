@@ -257,6 +257,25 @@ async def database_url(template_database: TemplateDatabase) -> AsyncIterator[str
 
 
 @pytest.fixture
+async def empty_database_url(template_database: TemplateDatabase) -> AsyncIterator[str]:
+    """A brand-new database with nothing migrated (for migration tests)."""
+    name = template_database.next_name()
+    admin = await asyncpg.connect(template_database.admin_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield with_database(template_database.admin_dsn, name)
+    finally:
+        admin = await asyncpg.connect(template_database.admin_dsn)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@pytest.fixture
 def redis_namespace() -> str:
     """A key prefix no other test (or concurrent session) uses."""
     return f"picloud-test-{uuid.uuid4().hex[:12]}"
