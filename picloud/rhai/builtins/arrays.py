@@ -340,6 +340,10 @@ def _retain_fn(ctx: CallContext, a: list[Any], fp: FnPtr) -> tuple[list[Any], li
 _SORTABLE = frozenset((int, float, str, Char, bool))
 
 
+def _not_sortable(what: str) -> ErrorFunctionNotFound:
+    return ErrorFunctionNotFound(f"Function not found: {what}", function=what)
+
+
 def sort_builtin(a: list[Any], descending: bool = False) -> None:
     """Sort in place by the natural order; elements must share one sortable type."""
     if len(a) <= 1:
@@ -347,11 +351,11 @@ def sort_builtin(a: list[Any], descending: bool = False) -> None:
     t = type(a[0])
     for x in a:
         if type(x) is not t:
-            raise ErrorFunctionNotFound("elements of different types cannot be sorted")
+            raise _not_sortable("elements of different types cannot be sorted")
     if t is type(None):
         return
     if t not in _SORTABLE:
-        raise ErrorFunctionNotFound(f"elements of {type_name(a[0])} cannot be sorted")
+        raise _not_sortable(f"elements of {type_name(a[0])} cannot be sorted")
     if t is float and any(x != x for x in a):
         # NaN compares equal to everything in Rhai's sort.
         def cmp(x: float, y: float) -> int:
@@ -431,7 +435,7 @@ def _ne(a: list[Any], b: list[Any]) -> bool:
 
 def _fp(name: str) -> FnPtr:
     if not name.isidentifier():
-        raise ErrorFunctionNotFound(f"{name} (invalid function name)")
+        raise ErrorFunctionNotFound(f"Function not found: {name}", function=name)
     return FnPtr(name)
 
 
