@@ -445,6 +445,7 @@ class ExprParser:
         """Calls ``f(..)``/``f!(..)``, paths ``m::x``, indexing ``[..]``/``?[..]``, ``.x``/``?.x``."""
         toks = self.toks
         fresh_name = isinstance(lhs, n.Variable)  # only a bare name may be called / qualified
+        ns_pos = lhs.pos  # position of a module path's first segment
         while True:
             tok = toks[self.p]
             kind = tok[0]
@@ -468,9 +469,9 @@ class ExprParser:
                     if nxt[0] not in ("(", "()"):
                         self.missing("(", "to start arguments list of function call", nxt)
                     self.p += 1
-                    lhs = self.parse_fn_call(lv, lhs, nxt[0] == "()", capture=True)
+                    lhs = self.parse_fn_call(lv, lhs, nxt[0] == "()", capture=True, ns_pos=ns_pos)
                 else:
-                    lhs = self.parse_fn_call(lv, lhs, kind == "()", capture=False)
+                    lhs = self.parse_fn_call(lv, lhs, kind == "()", capture=False, ns_pos=ns_pos)
             elif fresh_name and kind == "::":
                 assert isinstance(lhs, n.Variable)
                 self.p += 1
@@ -480,14 +481,11 @@ class ExprParser:
             else:
                 break
             fresh_name = False
-        if isinstance(lhs, n.Variable) and lhs.namespace:
-            self.check_module(lhs.namespace, lhs.pos)
-        else:
-            root = lhs
-            while isinstance(root, (n.Index, n.Property, n.MethodCall)):
-                root = root.target
-            if root is not lhs and isinstance(root, n.Variable) and root.namespace:
-                self.check_module(root.namespace, root.pos)
+        root = lhs
+        while isinstance(root, (n.Index, n.Property, n.MethodCall)):
+            root = root.target
+        if isinstance(root, n.Variable) and root.namespace:
+            self.check_module(root.namespace, ns_pos)
         return lhs
 
     def parse_dot(self, lv: int, lhs: n.Expr, safe: bool, dot: Token) -> n.Expr:
@@ -525,7 +523,9 @@ class ExprParser:
             self.reserved(tok)
         return n.Property(pos, lhs, name, safe)
 
-    def parse_fn_call(self, lv: int, callee: n.Variable, no_args: bool, *, capture: bool) -> n.FnCall:
+    def parse_fn_call(
+        self, lv: int, callee: n.Variable, no_args: bool, *, capture: bool, ns_pos: Position | None = None
+    ) -> n.FnCall:
         """Arguments after ``name(``; trailing comma allowed."""
         toks = self.toks
         name = callee.name
@@ -555,7 +555,7 @@ class ExprParser:
                         self.missing(")", f"to close the arguments list of this function call '{name}'", tok)
                     self.missing(",", f"to separate the arguments to function call '{name}'", tok)
         if callee.namespace:
-            self.check_module(callee.namespace, callee.pos)
+            self.check_module(callee.namespace, ns_pos or callee.pos)
         return n.FnCall(callee.pos, name, args, callee.namespace, capture)
 
     def parse_index(self, lv: int, lhs: n.Expr, safe: bool, bracket: Token) -> n.Index:
@@ -759,12 +759,13 @@ class ExprParser:
         self.no_pipe = False
         self.strict = False
         self.restore_engine_options()
-        self.fn_count += 1
         try:
             stmt, _ = self.parse_stmt(self.level_up(lv, start))
         finally:
             self.state = outer
             self.restore_flags(saved)
+        # Counted after its body, as Rhai adds it to the function library then.
+        self.fn_count += 1
         if stmt is None:
             body: n.Expr = n.Block(self.pos_of(start), [])
         elif isinstance(stmt, n.ExprStmt):

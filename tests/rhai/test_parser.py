@@ -277,7 +277,7 @@ ERRORS = [
     ("fn a() {} fn b() {}", {"max_functions": 1}, "TooManyFunctions", 1, 11),
     ("let f = || 1;", {"max_functions": 0}, "TooManyFunctions", 1, 9),
     ("let y = x;", {"strict_variables": True}, "VariableUndefined", 1, 9),
-    ("fn f() { m::x }", {"strict_variables": True}, "ModuleUndefined", 1, 13),
+    ("fn f() { m::x }", {"strict_variables": True}, "ModuleUndefined", 1, 10),
     ("let x = 1; let x = 2;", {"allow_shadowing": False}, "VariableExists", 1, 16),
     ("let x = if a { 1 } else { 2 };", {"allow_if_expression": False}, "BadInput", 1, 9),
     ("let x = switch a { _ => 1 };", {"allow_switch_expression": False}, "BadInput", 1, 9),
