@@ -4,7 +4,10 @@ Change policy: after the first commit this module only grows (new classes, new
 fields *with defaults* at the end); existing names and field meanings stay.
 Changes since the first commit are listed here:
 
-- (none yet)
+- Docstrings only (no field changes): ``FnDef.this_type`` holds Rhai's type
+  name (``fn int.f()`` → ``"i64"``, ``fn float.f()`` → ``"f64"``); operand
+  order of ``in``; open ranges; ``SwitchCase.is_range`` with mixed cases;
+  a closure body that is not an expression is a ``Block``.
 
 Conventions
 -----------
@@ -223,7 +226,13 @@ class Binary(Expr):
     """Eager binary operator (both sides always evaluated); ``pos`` is the operator's."""
 
     op: str
-    """One of ``BINARY_OPS``, as written (``"!in"``, ``"..="``)."""
+    """One of ``BINARY_OPS``, as written (``"!in"``, ``"..="``).
+
+    ``x in c`` keeps source order: ``lhs`` is the item, ``rhs`` the container
+    (Rhai evaluates it as ``contains(rhs, lhs)``; ``!in`` negates that). Open
+    ranges: ``a..`` has ``rhs`` = ``UnitLit`` (end ``i64::MAX``), ``..b`` has
+    ``lhs`` = ``IntLit(0)``.
+    """
     lhs: Expr
     """Left operand."""
     rhs: Expr
@@ -322,7 +331,8 @@ class Closure(Expr):
     params: list[str]
     """Parameter names (unique)."""
     body: Expr
-    """The body expression (a ``Block`` for ``|x| { ... }``)."""
+    """The body expression (a ``Block`` for ``|x| { ... }``, and for a statement
+    body such as ``|| x = 1``, which becomes ``Block([Assign])``)."""
     captures: list[str] = field(default_factory=list)
     """Outer variables the body uses (shared with the enclosing scope), in first-use order.
 
@@ -368,7 +378,11 @@ class SwitchCase(Node):
     body: Expr
     """Result expression (a ``Block`` for ``=> { ... }``)."""
     is_range: bool = False
-    """All ``values`` are ranges (ranges are matched only against numbers)."""
+    """All ``values`` are ranges (ranges are matched only against numbers).
+
+    A mixed case such as ``1..3 | 7`` has ``is_range`` False: test each entry of
+    ``constants`` for ``RhaiRange``. Rhai never matches an empty range case.
+    """
 
 
 @dataclass(slots=True, eq=False)
@@ -538,7 +552,10 @@ class FnDef(Node):
     private: bool = False
     """``private fn``: not exported to importers."""
     this_type: str | None = None
-    """Type restriction of ``this`` for ``fn int.f()`` (``"int"``) / ``fn "T".f()`` (``"T"``)."""
+    """Type restriction of ``this``: ``fn int.f()`` → ``"i64"``, ``fn float.f()`` → ``"f64"``
+    (Rhai maps these two), any other ``fn T.f()`` / ``fn "T".f()`` → ``"T"``.
+
+    Duplicates are checked on (name, arity, this_type)."""
 
 
 @dataclass(slots=True, eq=False)
