@@ -17,6 +17,7 @@ from picloud.events import (
     EventMeta,
     append,
     last_position,
+    notify_committed,
     read_all,
     read_app,
     read_stream,
@@ -239,19 +240,24 @@ async def test_a_tailer_never_misses_events_of_slow_committers(pool: asyncpg.Poo
     assert seen == sorted(written)
 
 
-async def test_each_append_notifies_with_app_and_last_position(
+async def test_notify_in_the_transaction_or_after_commit_wakes_listeners(
     pool: asyncpg.Pool, conn: asyncpg.Connection
 ) -> None:
     received: asyncio.Queue[str] = asyncio.Queue()
     await conn.add_listener(NOTIFY_CHANNEL, lambda *args: received.put_nowait(args[3]))
     app = str(uuid.uuid4())
+    # In the transaction (opt-in): delivered at commit
     async with pool.acquire() as c, c.transaction():
         recorded = await append(c, "n", None, [ThingHappened(n=1), ThingHappened(n=2)], META,
-                                app_id=app)
-    payload = await asyncio.wait_for(received.get(), timeout=5)
-    assert payload == f"{app}:{recorded[-1].position}"
-    async with pool.acquire() as c, c.transaction():
-        quiet = await append(c, "n", None, [ThingHappened(n=3)], META, app_id=app, notify=False)
-        await append(c, "i", None, [ThingHappened(n=4)], META)
-    payload = await asyncio.wait_for(received.get(), timeout=5)
-    assert payload == f":{quiet[0].position + 1}"
+                                app_id=app, notify=True)
+    assert await asyncio.wait_for(received.get(), timeout=5) == f"{app}:{recorded[-1].position}"
+    # By default nothing is sent; notify_committed() sends it after commit
+    async with pool.acquire() as c:
+        async with c.transaction():
+            quiet = await append(c, "n", None, [ThingHappened(n=3)], META, app_id=app)
+            instance = await append(c, "i", None, [ThingHappened(n=4)], META)
+        await asyncio.sleep(0.1)
+        assert received.empty()
+        await notify_committed(c, instance)
+        await notify_committed(c, [])
+    assert await asyncio.wait_for(received.get(), timeout=5) == f":{quiet[0].position + 1}"
