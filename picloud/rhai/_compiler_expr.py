@@ -26,6 +26,7 @@ _BOOL_OPS = _CMP | {"in", "!in"}
 _FAST = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod", "**": "pow", "<<": "shl",
          ">>": "shr", "&": "bit_and", "|": "bit_or", "^": "bit_xor", "==": "eq", "!=": "ne",
          "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
+_ARITH = frozenset(("+", "-", "*", "/", "%", "**", "<<", ">>", "&", "|", "^"))
 _CONTROL = (N.If, N.Switch, N.While, N.Loop, N.DoLoop, N.For, N.Block)
 _JUMPS = (N.Break, N.Continue, N.Return, N.Throw)
 
@@ -33,13 +34,14 @@ _JUMPS = (N.Break, N.Continue, N.Return, N.Throw)
 class Var:
     """A compile-time variable: its Python name and whether it is boxed or constant."""
 
-    __slots__ = ("name", "py", "shared", "const")
+    __slots__ = ("name", "py", "shared", "const", "is_int")
 
     def __init__(self, name: str, py: str, shared: bool, const: bool) -> None:
         self.name = name
         self.py = py
         self.shared = shared
         self.const = const
+        self.is_int = False
 
     @property
     def read(self) -> str:
@@ -226,8 +228,8 @@ class ExprCompiler:
             self.expr_into(s.value, code)
         else:
             code = self.expr(s.value)
-            if is_lvalue(s.value):
-                code = f"_h_cp({code})"
+            if is_lvalue(s.value) and not self.static_int(s.value):
+                code = self.copy_code(code)
         if self.size_checks and s.value is not None and not isinstance(s.value, (N.IntLit, N.FloatLit, N.BoolLit)):
             code = f"_h_size(st, {code}, {p})"
         if not self.options.allow_shadowing and self.fx.kind == "main" and self.lookup(s.name) is None:
@@ -248,9 +250,15 @@ class ExprCompiler:
             self.expr_into(node, t)
             return t
         code = self.expr(node)
-        if is_lvalue(node):
-            code = f"_h_cp({code})"
+        if is_lvalue(node) and not self.static_int(node):
+            code = self.copy_code(code)
         return code
+
+    def copy_code(self, code: str) -> str:
+        """Copy a container read from storage; scalars pass through without a call."""
+        if _SIMPLE.match(code) or code.endswith(".v") and _SIMPLE.match(code[:-2]):
+            return f"({code} if type({code}) not in _h_MUT else _h_cp({code}))"
+        return f"_h_cp({code})"
 
     def assign(self, s: N.Assign) -> None:
         """Plain and compound assignment to variables, ``this``, indexes and properties."""
@@ -265,16 +273,22 @@ class ExprCompiler:
             return
         op = s.op[:-1]
         lv = self.lvalue(target)
-        rhs = self.value_of(s.value)
+        rhs = self.expr(s.value) if not isinstance(s.value, _CONTROL) else self.value_of(s.value)
         if not (_SIMPLE.match(rhs) or rhs.startswith("_k")):
             rhs = self.atom(rhs)
         cur = self.atom(lv.read(self, p))
-        if op == "+":
-            code = self.arith("+", cur, rhs, p, assign=True, rhs_node=s.value)
-        elif op == "-":
-            code = self.arith("-", cur, rhs, p, assign=True, rhs_node=s.value)
-        else:
-            code = self.arith(op, cur, rhs, p, rhs_node=s.value)
+        lnode = target if isinstance(target, N.Variable) else None
+        code = self.arith(op, cur, rhs, p, assign=op in ("+", "-"), rhs_node=s.value, lhs_node=lnode)
+        var = getattr(lv, "var", None)
+        if (op == "+" and var is not None and not var.shared and not var.const and not var.is_int
+                and not self.size_checks):
+            # In-place `s += t` on a local string lets CPython grow it without copying.
+            self.emit(f"if type({cur}) is str is type({rhs}): {cur} += {rhs}")
+            self.emit("else:")
+            self.fx.indent += 1
+            lv.write(self, code, p)
+            self.fx.indent -= 1
+            return
         lv.write(self, code, p)
 
     def try_catch(self, s: N.TryCatch, dest: str | None) -> None:
@@ -436,6 +450,8 @@ class ExprCompiler:
     def x_Unary(self, n: N.Unary) -> str:
         p = self.pos(n)
         a = self.atom_expr(n.operand)
+        if n.op == "-" and self.static_int(n.operand):
+            return f"(-{a} if {a} != -0x8000000000000000 else _h_un_neg(st, {a}, {p}))"
         if n.op == "-":
             return f"(-{a} if type({a}) is int and {a} != _h_IMIN else _h_un_neg(st, {a}, {p}))"
         if n.op == "!":
@@ -460,12 +476,52 @@ class ExprCompiler:
             return f"(not _h_contains(st, {b}, {a}, {p}))"
         a = self.atom(a)
         b = self.atom(b)
-        return self.arith(op, a, b, p, rhs_node=n.rhs)
+        return self.arith(op, a, b, p, rhs_node=n.rhs, lhs_node=n.lhs)
 
-    def arith(self, op: str, a: str, b: str, p: str, assign: bool = False, rhs_node: Any = None) -> str:
+    def static_int(self, node: Any) -> bool:
+        """Whether ``node`` is known at compile time to produce an INT (or fail)."""
+        if isinstance(node, N.IntLit):
+            return True
+        if isinstance(node, N.Variable):
+            if node.namespace:
+                return False
+            v = self.lookup(node.name)
+            return v is not None and v.is_int and not v.shared
+        if isinstance(node, N.Unary):
+            return node.op in ("-", "+") and self.static_int(node.operand)
+        if isinstance(node, N.Binary):
+            return node.op in _ARITH and self.static_int(node.lhs) and self.static_int(node.rhs)
+        return False
+
+    def int_arith(self, op: str, a: str, b: str, p: str, bval: int | None) -> str | None:
+        """Guard-free code for an operator on two values known to be INTs."""
+        slow = f"_h_op_{_FAST[op]}(st, {a}, {b}, {p})"
+        if op in ("+", "-", "*"):
+            r = self.tmp("r")
+            return (f"({r} if -0x8000000000000000 <= ({r} := {a} {op} {b}) <= 0x7fffffffffffffff "
+                    f"else _h_raise(_h_ovf({self.const(op)}, {a}, {b}, {p})))")
+        if op in ("/", "%"):
+            pyop = "//" if op == "/" else "%"
+            if bval is not None and bval > 0:
+                return f"(({a} {pyop} {b}) if {a} >= 0 else {slow})"
+            return f"(({a} {pyop} {b}) if {a} >= 0 and {b} > 0 else {slow})"
+        if op in ("&", "|", "^"):
+            return f"({a} {op} {b})"
+        if op == ">>" and bval is not None and 0 <= bval < 64:
+            return f"({a} >> {b})"
+        if op in _CMP:
+            return f"({a} {op} {b})"
+        return None
+
+    def arith(self, op: str, a: str, b: str, p: str, assign: bool = False, rhs_node: Any = None,
+              lhs_node: Any = None) -> str:
         """Inline int (and float) fast paths for an operator on two atoms."""
         bint = isinstance(rhs_node, N.IntLit)
         bval = rhs_node.value if bint else None
+        if lhs_node is not None and rhs_node is not None and self.static_int(lhs_node) and self.static_int(rhs_node):
+            fast_int = self.int_arith(op, a, b, p, bval)
+            if fast_int is not None:
+                return fast_int
         guard = f"type({a}) is int" if bint else f"type({a}) is type({b}) is int"
         fname = _FAST[op]
         if assign and op in ("+", "-"):

@@ -183,6 +183,7 @@ HELPERS: dict[str, Any] = {
     "_h_unbound": R.unbound_this,
     "_h_constassign": R.const_assign,
     "_h_cp": R.cp,
+    "_h_MUT": R.MUTABLE,
     "_h_size": _check_size,
     "_h_interp": R.interp,
     "_h_range": R.make_range,

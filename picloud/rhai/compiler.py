@@ -21,6 +21,7 @@ from typing import Any
 from picloud.rhai import nodes as N
 from picloud.rhai import runtime as R
 from picloud.rhai._compiler_expr import ExprCompiler, Var
+from picloud.rhai._compiler_types import int_names
 from picloud.rhai.errors import ErrorParsing, Position
 from picloud.rhai.options import EngineOptions
 
@@ -59,6 +60,7 @@ class FnCtx:
         self.nvars = 0
         self.top_decls: list[tuple[str, Var]] = []
         self.restores: list[list[str]] = [[]]
+        self.ints: set[str] = set()
 
 
 def _ident(name: str) -> str:
@@ -170,6 +172,7 @@ class Compiler(ExprCompiler):
         self.n += 1
         fx = self.fx
         v = Var(name, f"l{self.n}_{name}", name in fx.shared, const)
+        v.is_int = name in fx.ints
         fx.blocks[-1][name] = v
         if fx.kind == "main" and len(fx.blocks) == 2:
             fx.top_decls.append((name, v))
@@ -189,16 +192,20 @@ class Compiler(ExprCompiler):
 
     # ------------------------------------------------------------------ functions
 
-    def begin_fn(self, kind: str, body: N.Node, extra: tuple[str, ...] = ()) -> FnCtx:
+    def begin_fn(self, kind: str, body: N.Node, extra: tuple[str, ...] = (),
+                 params: list[str] | tuple[str, ...] = ()) -> FnCtx:
         """Start generating a new Python function (saved context is returned)."""
         saved = self.fx
         self.fx = FnCtx(kind, shared_names(body) | set(extra))
+        self.fx.ints = int_names(body, list(params) + list(extra), self.fx.shared)
         self.fx.blocks.append({})
         return saved
 
     def fn_def(self, f: N.FnDef, capture: bool = False) -> tuple[str, bool]:
         """Generate a script function; returns its Python name and whether it uses ``this``."""
-        saved = self.begin_fn("capture" if capture else "fn", f.body)
+        saved = self.begin_fn("capture" if capture else "fn", f.body, params=f.params)
+        if capture:
+            self.fx.ints = set()
         params = [self.declare(p) for p in f.params]
         if capture:
             self.fx.kind = "capture"
@@ -236,7 +243,7 @@ class Compiler(ExprCompiler):
             if v is not None:
                 cells.append(v)
                 names.append(name)
-        saved = self.begin_fn("closure", c.body, tuple(names))
+        saved = self.begin_fn("closure", c.body, tuple(names), params=c.params)
         outer_kind = saved.kind
         if outer_kind in ("capture",):
             self.fx.kind = "closure"
@@ -276,6 +283,7 @@ class Compiler(ExprCompiler):
     def main(self) -> None:
         """Generate the top-level function."""
         self.fx = FnCtx("main", shared_names(self.script))
+        self.fx.ints = int_names(self.script.statements, [], self.fx.shared)
         self.fx.blocks.append({})
         self.emit("try:")
         self.fx.indent += 1

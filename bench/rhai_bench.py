@@ -1,0 +1,105 @@
+"""Rhai speed benchmark: PiCloud's engine versus CPython on the same algorithm.
+
+Runs each ``shared/rhai-bench/*.rhai`` on our engine (compile excluded, median
+of N runs) and its ``.py`` twin on this CPython in the same process, then
+prints our ratio next to the Rust engine's ratio (oracle ÷ CPython reference
+times). Usage: ``python bench/rhai_bench.py [-n RUNS] [NAME ...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import math
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from picloud.rhai import Engine
+
+
+def bench_dir() -> Path:
+    """The shared benchmark directory (``PICLOUD_SHARED_DIR`` overrides)."""
+    env = os.environ.get("PICLOUD_SHARED_DIR")
+    base = Path(env) if env else Path(__file__).resolve().parents[2] / "shared"
+    return base / "rhai-bench"
+
+
+def time_rhai(engine: Engine, source: str, runs: int) -> tuple[float, Any]:
+    """Median milliseconds of ``runs`` evaluations of a compiled script."""
+    ast = engine.compile(source)
+    result = engine.eval_ast(ast)  # warm-up: compiles the code object, fills caches
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        engine.eval_ast(ast)
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times), result
+
+
+def time_python(path: Path, runs: int) -> float:
+    """Median milliseconds of the ``.py`` twin's ``run()`` (module loaded once, output dropped)."""
+    code = compile(path.read_text(encoding="utf-8"), str(path), "exec")
+    ns: dict[str, Any] = {"__name__": "rhai_bench_twin"}
+    exec(code, ns)  # noqa: S102 - our own benchmark twin from the project docs
+    run = ns["run"]
+    with contextlib.redirect_stdout(io.StringIO()):
+        run()
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            run()
+            times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def rust_ratios(d: Path) -> dict[str, float]:
+    """The Rust engine's time ÷ CPython reference time for each benchmark."""
+    oracle = json.loads((d / "oracle-times.json").read_text())
+    cpy = json.loads((d / "cpython-times.json").read_text())
+    out = {}
+    for name, v in oracle.items():
+        if isinstance(v, dict) and name in cpy and isinstance(cpy[name], dict):
+            out[name] = v["median_ms"] / cpy[name]["median_ms"]
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks and print the table."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("-n", "--runs", type=int, default=5)
+    ap.add_argument("names", nargs="*")
+    args = ap.parse_args(argv)
+    d = bench_dir()
+    if not d.exists():
+        print(f"{d} not found (set PICLOUD_SHARED_DIR)", file=sys.stderr)
+        return 2
+    rust = rust_ratios(d)
+    engine = Engine()
+    engine.on_print(lambda s: None)
+    rows = []
+    for rhai in sorted(d.glob("*.rhai")):
+        name = rhai.stem
+        if args.names and name not in args.names:
+            continue
+        ours, _ = time_rhai(engine, rhai.read_text(encoding="utf-8"), args.runs)
+        cpy = time_python(rhai.with_suffix(".py"), args.runs)
+        rows.append((name, ours, cpy, ours / cpy, rust.get(name, float("nan"))))
+    print(f"{'benchmark':<15} {'ours ms':>9} {'CPython ms':>11} {'our ratio':>10} {'Rust ratio':>11}  verdict")
+    for name, ours, cpy, ratio, rr in rows:
+        verdict = "faster than Rust" if ratio < rr else "slower than Rust"
+        print(f"{name:<15} {ours:>9.1f} {cpy:>11.1f} {ratio:>10.2f} {rr:>11.2f}  {verdict}")
+    if rows:
+        gm = math.exp(sum(math.log(r[3]) for r in rows) / len(rows))
+        gr = math.exp(sum(math.log(r[4]) for r in rows) / len(rows))
+        print(f"{'geometric mean':<15} {'':>9} {'':>11} {gm:>10.2f} {gr:>11.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
