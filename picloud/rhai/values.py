@@ -26,9 +26,11 @@ forms), ``data_size``, ``deep_copy``, ``iterate`` and the indexing helpers
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any
 
 from picloud.rhai.errors import (
     ErrorArrayBounds,
@@ -38,29 +40,30 @@ from picloud.rhai.errors import (
     ErrorMismatchDataType,
     ErrorPropertyNotFound,
     ErrorStringBounds,
+    RhaiError,
 )
 
 __all__ = [
-    "Char",
-    "RhaiRange",
-    "FnPtr",
-    "Timestamp",
-    "INT_MIN",
-    "INT_MAX",
     "HOST_TYPE_NAMES",
-    "type_name",
-    "to_display",
-    "to_debug",
-    "format_float",
+    "INT_MAX",
+    "INT_MIN",
+    "Char",
+    "FnPtr",
+    "RhaiRange",
+    "Timestamp",
+    "data_size",
     "debug_float",
     "debug_string",
-    "data_size",
     "deep_copy",
-    "iterate",
+    "format_float",
     "get_index",
-    "set_index",
     "get_property",
+    "iterate",
+    "set_index",
     "sorted_map",
+    "to_debug",
+    "to_display",
+    "type_name",
 ]
 
 INT_MIN = -(1 << 63)
@@ -76,7 +79,7 @@ class Char(str):
 class RhaiRange:
     """An integer range ``start..end`` (exclusive) or ``start..=end`` (inclusive)."""
 
-    __slots__ = ("start", "end", "inclusive")
+    __slots__ = ("end", "inclusive", "start")
 
     def __init__(self, start: int, end: int, inclusive: bool = False) -> None:
         self.start = start
@@ -107,7 +110,7 @@ class FnPtr:
     """A function pointer: a function name, curried arguments and, for closures,
     the compiled function object the compiler attaches (opaque to the library)."""
 
-    __slots__ = ("name", "curry", "fn")
+    __slots__ = ("curry", "fn", "name")
 
     def __init__(self, name: str, curry: tuple[Any, ...] = (), fn: Any = None) -> None:
         self.name = name
@@ -173,9 +176,9 @@ _MIN_NATURAL = 9.9999998245167e-14
 
 def _exp_form(x: float) -> str:
     """Rust's ``{:e}``: shortest digits, ``1.5e-7`` / ``1e14`` (no ``+``, no padding)."""
-    if x != x:
+    if math.isnan(x):
         return "NaN"
-    if x in (float("inf"), float("-inf")):
+    if math.isinf(x):
         return "inf" if x > 0 else "-inf"
     sign, digits, exp = Decimal(repr(x)).as_tuple()
     ds = "".join(map(str, digits)).rstrip("0") or "0"
@@ -187,7 +190,7 @@ def _exp_form(x: float) -> str:
 def _plain(x: float) -> str:
     """Rust's ``{}`` for f64: shortest round-trip digits, never an exponent."""
     r = repr(x)
-    if x != x:
+    if math.isnan(x):
         return "NaN"
     if r in ("inf", "-inf"):
         return r
@@ -230,7 +233,7 @@ def debug_string(s: str) -> str:
         if e is not None:
             out.append(e)
         elif c < " " or "\x7f" <= c < "\xa0":
-            out.append("\\u{%x}" % ord(c))
+            out.append(f"\\u{{{ord(c):x}}}")
         else:
             out.append(c)
     return '"' + "".join(out) + '"'
@@ -423,9 +426,11 @@ def _calc_index(length: int, index: int) -> int:
     return index if index < length else -1
 
 
-def _mismatch_int(idx: Any) -> ErrorMismatchDataType:
+def _mismatch_int(idx: Any) -> RhaiError:
     n = type_name(idx)
-    return ErrorMismatchDataType(f"Data type incorrect: {n} (expecting i64)", requested="i64", actual=n)
+    return ErrorMismatchDataType(
+        f"Data type incorrect: {n} (expecting i64)", requested="i64", actual=n
+    )
 
 
 def get_index(container: Any, idx: Any, fail_on_invalid_map_property: bool = False) -> Any:
@@ -449,7 +454,9 @@ def get_index(container: Any, idx: Any, fail_on_invalid_map_property: bool = Fal
     if t is dict:
         if type(idx) is not str:
             n = type_name(idx)
-            raise ErrorMismatchDataType(f"Data type incorrect: {n} (expecting string)", requested="string", actual=n)
+            raise ErrorMismatchDataType(
+                f"Data type incorrect: {n} (expecting string)", requested="string", actual=n
+            )
         try:
             return container[idx]
         except KeyError:
@@ -480,8 +487,10 @@ def get_index(container: Any, idx: Any, fail_on_invalid_map_property: bool = Fal
     raise _indexing_type(container, idx)
 
 
-def _indexing_type(container: Any, idx: Any) -> ErrorIndexingType:
-    return ErrorIndexingType(f"Indexing type not supported: {type_name(container)} [{type_name(idx)}]")
+def _indexing_type(container: Any, idx: Any) -> RhaiError:
+    return ErrorIndexingType(
+        f"Indexing type not supported: {type_name(container)} [{type_name(idx)}]"
+    )
 
 
 def _signed(n: int) -> int:
@@ -492,12 +501,16 @@ def _signed(n: int) -> int:
 def _bit_index(idx: int) -> int:
     i = _calc_index(64, idx)
     if i < 0:
-        raise ErrorBitFieldBounds(f"Bit-field index {idx} out of bounds: only 64 bits in number", length=64, index=idx)
+        raise ErrorBitFieldBounds(
+            f"Bit-field index {idx} out of bounds: only 64 bits in number", length=64, index=idx
+        )
     return i
 
 
-def _bit_range_error(n: int) -> ErrorBitFieldBounds:
-    return ErrorBitFieldBounds(f"Bit-field index {n} out of bounds: only 64 bits in number", length=64, index=n)
+def _bit_range_error(n: int) -> RhaiError:
+    return ErrorBitFieldBounds(
+        f"Bit-field index {n} out of bounds: only 64 bits in number", length=64, index=n
+    )
 
 
 def _bit_range(r: RhaiRange) -> tuple[int, int]:
@@ -579,13 +592,17 @@ def set_index(container: Any, idx: Any, value: Any) -> Any:
         n = len(container)
         i = _calc_index(n, idx)
         if i < 0:
-            raise ErrorArrayBounds(f"Array index {idx} out of bounds: 0 > index >= {n}", length=n, index=idx)
+            raise ErrorArrayBounds(
+                f"Array index {idx} out of bounds: 0 > index >= {n}", length=n, index=idx
+            )
         container[i] = value
         return container
     if t is dict:
         if type(idx) is not str:
             n2 = type_name(idx)
-            raise ErrorMismatchDataType(f"Data type incorrect: {n2} (expecting string)", requested="string", actual=n2)
+            raise ErrorMismatchDataType(
+                f"Data type incorrect: {n2} (expecting string)", requested="string", actual=n2
+            )
         container[idx] = value
         return container
     if t is bytearray:
@@ -594,7 +611,9 @@ def set_index(container: Any, idx: Any, value: Any) -> Any:
         n = len(container)
         i = _calc_index(n, idx)
         if i < 0:
-            raise ErrorArrayBounds(f"Array index {idx} out of bounds: 0 > index >= {n}", length=n, index=idx)
+            raise ErrorArrayBounds(
+                f"Array index {idx} out of bounds: 0 > index >= {n}", length=n, index=idx
+            )
         if type(value) is not int:
             raise _mismatch(value, "i64")
         container[i] = value & 0xFF
@@ -618,9 +637,11 @@ def set_index(container: Any, idx: Any, value: Any) -> Any:
     raise _indexing_type(container, idx)
 
 
-def _mismatch(value: Any, expected: str) -> ErrorMismatchDataType:
+def _mismatch(value: Any, expected: str) -> RhaiError:
     n = type_name(value)
-    return ErrorMismatchDataType(f"Data type incorrect: {n} (expecting {expected})", requested=expected, actual=n)
+    return ErrorMismatchDataType(
+        f"Data type incorrect: {n} (expecting {expected})", requested=expected, actual=n
+    )
 
 
 def _set_string_index(s: str, idx: Any, value: Any) -> str:
@@ -629,7 +650,9 @@ def _set_string_index(s: str, idx: Any, value: Any) -> str:
         n = len(s)
         i = _calc_index(n, idx)
         if i < 0:
-            raise ErrorStringBounds(f"String index {idx} out of bounds: 0 > index >= {n}", length=n, index=idx)
+            raise ErrorStringBounds(
+                f"String index {idx} out of bounds: 0 > index >= {n}", length=n, index=idx
+            )
         if type(value) is not Char:
             raise _mismatch(value, "char")
         if idx < 0:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,9 @@ from picloud.rhai.values import Char, FnPtr, RhaiRange
 class Fn:
     """A fake compiled function: ``f(this_box, *args)`` when it uses ``this``, else ``f(*args)``."""
 
-    def __init__(self, f: Callable[..., Any], arity: int, uses_this: bool = False, hide_arity: bool = False) -> None:
+    def __init__(
+        self, f: Callable[..., Any], arity: int, uses_this: bool = False, hide_arity: bool = False
+    ) -> None:
         self.f = f
         self.n = arity
         self.uses_this = uses_this
@@ -39,7 +42,9 @@ class Ctx:
         target = fp.fn or self.fns.get(fp.name)
         args = [*fp.curry, *args]
         if target is None or len(args) != target.n:
-            raise ErrorFunctionNotFound(f"Function not found: {fp.name} (...)", function=f"{fp.name} (...)")
+            raise ErrorFunctionNotFound(
+                f"Function not found: {fp.name} (...)", function=f"{fp.name} (...)"
+            )
         if target.uses_this:
             box = [this]
             r = target.f(box, *args)

@@ -71,8 +71,11 @@ def test_map_callbacks_take_key_then_value() -> None:
         ({"a": [{"b": 42}]}, '{"a":[{"b":42}]}'),
         ({"a": [FnPtr("abc")]}, '{"a":["abc"]}'),
         ({"a": [FnPtr("abc", (42, 123))]}, '{"a":[["abc",42,123]]}'),
-        ({"z": None, "y": True, "x": 1.0, "w": "q\"", "v": bytearray([1, 2])}, '{"v":[1,2],"w":"q\\"","x":1.0,"y":true,"z":null}'),
-        ({"c": Char("c"), "r": RhaiRange(1, 3)}, "{\"c\":'c',\"r\":1..3}"),
+        (
+            {"z": None, "y": True, "x": 1.0, "w": 'q"', "v": bytearray([1, 2])},
+            '{"v":[1,2],"w":"q\\"","x":1.0,"y":true,"z":null}',
+        ),
+        ({"c": Char("c"), "r": RhaiRange(1, 3)}, '{"c":\'c\',"r":1..3}'),
         ({}, "{}"),
     ],
 )
@@ -149,14 +152,41 @@ def test_blob_write_then_parse() -> None:
 @pytest.mark.parametrize(
     ("size", "name", "args", "expected"),
     [
-        (16, "write_ascii", (0, 14, "hello, world!"), [104, 101, 108, 108, 111, 44, 32, 119, 111, 114, 108, 100, 33, 0, 0, 0]),
-        (10, "write_ascii", (RhaiRange(3, 8), "hello, world!"), [0, 0, 0, 104, 101, 108, 108, 111, 0, 0]),
-        (10, "write_ascii", (RhaiRange(0, 9), "\u2764 hello, \u2764 world! \u2764\u2764\u2764"), [32, 104, 101, 108, 108, 111, 44, 32, 32, 0]),
-        (10, "write_utf8", (RhaiRange(3, 9), "\u2764\u2764\u2764\u2764"), [0, 0, 0, 226, 157, 164, 226, 157, 164, 0]),
-        (10, "write_utf8", (RhaiRange(3, 7), "\u2764\u2764\u2764\u2764"), [0, 0, 0, 226, 157, 164, 226, 0, 0, 0]),
+        (
+            16,
+            "write_ascii",
+            (0, 14, "hello, world!"),
+            [104, 101, 108, 108, 111, 44, 32, 119, 111, 114, 108, 100, 33, 0, 0, 0],
+        ),
+        (
+            10,
+            "write_ascii",
+            (RhaiRange(3, 8), "hello, world!"),
+            [0, 0, 0, 104, 101, 108, 108, 111, 0, 0],
+        ),
+        (
+            10,
+            "write_ascii",
+            (RhaiRange(0, 9), "\u2764 hello, \u2764 world! \u2764\u2764\u2764"),
+            [32, 104, 101, 108, 108, 111, 44, 32, 32, 0],
+        ),
+        (
+            10,
+            "write_utf8",
+            (RhaiRange(3, 9), "\u2764\u2764\u2764\u2764"),
+            [0, 0, 0, 226, 157, 164, 226, 157, 164, 0],
+        ),
+        (
+            10,
+            "write_utf8",
+            (RhaiRange(3, 7), "\u2764\u2764\u2764\u2764"),
+            [0, 0, 0, 226, 157, 164, 226, 0, 0, 0],
+        ),
     ],
 )
-def test_blob_write_strings(size: int, name: str, args: tuple[Any, ...], expected: list[int]) -> None:
+def test_blob_write_strings(
+    size: int, name: str, args: tuple[Any, ...], expected: list[int]
+) -> None:
     b = bytearray(size)
     call(name, b, *args)
     assert list(b) == expected

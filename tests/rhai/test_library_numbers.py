@@ -104,13 +104,37 @@ def test_number_function(name: str, args: tuple[Any, ...], expected: Any) -> Non
         ("abs", (MIN,), "Negation overflow: --9223372036854775808"),  # Rhai formats "-{x}"
         ("sign", (math.nan,), "Sign of NaN is undefined"),
         ("to_int", (1e19,), "Integer overflow: to_int(10000000000000000000)"),
-        ("parse_int", ("abc",), "Error parsing integer number 'abc': invalid digit found in string"),
-        ("parse_int", ("",), "Error parsing integer number '': cannot parse integer from empty string"),
-        ("parse_int", ("1_000",), "Error parsing integer number '1_000': invalid digit found in string"),
-        ("parse_int", ("9223372036854775808",), "Error parsing integer number '9223372036854775808': number too large to fit in target type"),
+        (
+            "parse_int",
+            ("abc",),
+            "Error parsing integer number 'abc': invalid digit found in string",
+        ),
+        (
+            "parse_int",
+            ("",),
+            "Error parsing integer number '': cannot parse integer from empty string",
+        ),
+        (
+            "parse_int",
+            ("1_000",),
+            "Error parsing integer number '1_000': invalid digit found in string",
+        ),
+        (
+            "parse_int",
+            ("9223372036854775808",),
+            "Error parsing integer number '9223372036854775808': number too large to fit in target type",
+        ),
         ("parse_int", ("1", 37), "Invalid radix: '37'"),
-        ("parse_float", ("abc",), "Error parsing floating-point number 'abc': invalid float literal"),
-        ("parse_float", ("1_0",), "Error parsing floating-point number '1_0': invalid float literal"),
+        (
+            "parse_float",
+            ("abc",),
+            "Error parsing floating-point number 'abc': invalid float literal",
+        ),
+        (
+            "parse_float",
+            ("1_0",),
+            "Error parsing floating-point number '1_0': invalid float literal",
+        ),
     ],
 )
 def test_number_function_errors(name: str, args: tuple[Any, ...], message: str) -> None:
@@ -142,7 +166,12 @@ def test_bit_setters_return_new_int(name: str, args: tuple[Any, ...], expected: 
 
 @pytest.mark.parametrize(
     ("name", "args"),
-    [("get_bit", (1, 64)), ("get_bits", (1, 64, 1)), ("set_bit", (1, -65, True)), ("get_bits", (1, RhaiRange(0, 64, True)))],
+    [
+        ("get_bit", (1, 64)),
+        ("get_bits", (1, 64, 1)),
+        ("set_bit", (1, -65, True)),
+        ("get_bits", (1, RhaiRange(0, 64, True))),
+    ],
 )
 def test_bit_index_out_of_bounds(name: str, args: tuple[Any, ...]) -> None:
     with pytest.raises(ErrorBitFieldBounds):
@@ -166,8 +195,16 @@ ITER = [
     ("chars", ("hello", -2), ["l", "o"]),
     ("chars", ("hello", RhaiRange(2, 3, True)), ["l", "l"]),
     ("bits", (0b1011, 0, 4), [True, True, False, True]),
-    ("bits", (0b001101101010001, 2, 10), [False, False, True, False, True, False, True, True, False, True]),
-    ("bits", (0b001101101010001, RhaiRange(2, 11, True)), [False, False, True, False, True, False, True, True, False, True]),
+    (
+        "bits",
+        (0b001101101010001, 2, 10),
+        [False, False, True, False, True, False, True, True, False, True],
+    ),
+    (
+        "bits",
+        (0b001101101010001, RhaiRange(2, 11, True)),
+        [False, False, True, False, True, False, True, True, False, True],
+    ),
     ("bits", (-1, 62), [True, True]),
 ]
 

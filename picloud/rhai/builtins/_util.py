@@ -9,15 +9,15 @@ from picloud.rhai.errors import ErrorArithmetic, ErrorBitFieldBounds, ErrorDataT
 from picloud.rhai.values import INT_MAX, FnPtr, RhaiRange
 
 __all__ = [
+    "arith",
+    "bit_index",
+    "call_elem",
+    "call_fn",
+    "call_plain",
+    "is_fn_not_found",
     "offset_len",
     "range_start_len",
-    "bit_index",
-    "arith",
     "too_large",
-    "call_elem",
-    "call_plain",
-    "call_fn",
-    "is_fn_not_found",
 ]
 
 
@@ -49,15 +49,17 @@ def bit_index(bit: int) -> int:
             return 64 + bit
     elif bit < 64:
         return bit
-    raise ErrorBitFieldBounds(f"Bit-field index {bit} out of bounds: only 64 bits in number", length=64, index=bit)
+    raise ErrorBitFieldBounds(
+        f"Bit-field index {bit} out of bounds: only 64 bits in number", length=64, index=bit
+    )
 
 
-def arith(msg: str) -> ErrorArithmetic:
+def arith(msg: str) -> RhaiError:
     """An ``ErrorArithmetic`` with Rhai's message."""
     return ErrorArithmetic(msg)
 
 
-def too_large(what: str) -> ErrorDataTooLarge:
+def too_large(what: str) -> RhaiError:
     """Rhai's ``ErrorDataTooLarge`` (``"Length of string"``, ``"Size of array"`` …)."""
     return ErrorDataTooLarge(f"{what} too large", name=what)
 

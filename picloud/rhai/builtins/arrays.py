@@ -7,11 +7,19 @@ Functions taking a ``FnPtr`` call it through the ``CallContext``.
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
 
-from picloud.rhai.builtins._util import call_elem, call_plain, is_fn_not_found, offset_len, range_start_len, too_large
-from picloud.rhai.builtins.operators import NOT_BUILTIN, eq, ne
-from picloud.rhai.builtins.registry import NO_THIS, CallContext, Library
+from picloud.rhai.builtins._util import (
+    call_elem,
+    call_plain,
+    is_fn_not_found,
+    offset_len,
+    range_start_len,
+    too_large,
+)
+from picloud.rhai.builtins.operators import eq, ne
+from picloud.rhai.builtins.registry import NO_THIS, NOT_BUILTIN, CallContext, Library
 from picloud.rhai.errors import ErrorFunctionNotFound, RhaiError
 from picloud.rhai.values import INT_MAX, Char, FnPtr, RhaiRange, data_size, deep_copy, type_name
 
@@ -143,7 +151,8 @@ def _extract(a: list[Any], start: int, n: int) -> list[Any]:
     if not a or n <= 0:
         return []
     s, k = offset_len(len(a), start, n)
-    return deep_copy(a[s : s + k])
+    out: list[Any] = deep_copy(a[s : s + k])
+    return out
 
 
 def _extract_range(a: list[Any], r: RhaiRange) -> list[Any]:
@@ -154,7 +163,7 @@ def _extract_range(a: list[Any], r: RhaiRange) -> list[Any]:
 def _split_at(a: list[Any], i: int) -> tuple[list[Any], list[Any]]:
     if not a:
         return a, []
-    s, k = offset_len(len(a), i, INT_MAX)
+    s, _ = offset_len(len(a), i, INT_MAX)
     if s >= len(a):
         return a, []
     out = a[s:]
@@ -340,7 +349,7 @@ def _retain_fn(ctx: CallContext, a: list[Any], fp: FnPtr) -> tuple[list[Any], li
 _SORTABLE = frozenset((int, float, str, Char, bool))
 
 
-def _not_sortable(what: str) -> ErrorFunctionNotFound:
+def _not_sortable(what: str) -> RhaiError:
     return ErrorFunctionNotFound(f"Function not found: {what}", function=what)
 
 
@@ -356,7 +365,7 @@ def sort_builtin(a: list[Any], descending: bool = False) -> None:
         return
     if t not in _SORTABLE:
         raise _not_sortable(f"elements of {type_name(a[0])} cannot be sorted")
-    if t is float and any(x != x for x in a):
+    if t is float and any(math.isnan(x) for x in a):
         # NaN compares equal to everything in Rhai's sort.
         def cmp(x: float, y: float) -> int:
             return (x > y) - (x < y)
@@ -380,7 +389,7 @@ def sort_by(ctx: CallContext, a: list[Any], fp: FnPtr) -> None:
             return 0  # Rhai ignores a failing comparator
         t = type(v)
         if t is int:
-            return (v > 0) - (v < 0)
+            return int(v > 0) - int(v < 0)
         if t is bool:
             return -1 if v else 1
         return 0
@@ -472,7 +481,7 @@ def register(lib: Library) -> None:
     m = {"mutating": True}
     c = {"needs_ctx": True}
     cm = {"needs_ctx": True, "mutating": True}
-    I, F, S = int, FnPtr, str  # noqa: E741
+    I, F, S = int, FnPtr, str
     R = RhaiRange
     r("len", (L,), len)
     r("is_empty", (L,), lambda a: not a)
@@ -534,9 +543,16 @@ def register(lib: Library) -> None:
     r("order", (L, F), _order_by, **c)
     r("order_by", (L, F), _order_by, **c)
     for name, f, mut in (
-        ("map", _map, False), ("filter", _filter, False), ("some", _some, False), ("all", _all, False),
-        ("dedup", _dedup_by, True), ("reduce", _reduce, False), ("reduce_rev", _reduce_rev, False),
-        ("sort", _sort_by, True), ("drain", _drain_fn, True), ("retain", _retain_fn, True),
+        ("map", _map, False),
+        ("filter", _filter, False),
+        ("some", _some, False),
+        ("all", _all, False),
+        ("dedup", _dedup_by, True),
+        ("reduce", _reduce, False),
+        ("reduce_rev", _reduce_rev, False),
+        ("sort", _sort_by, True),
+        ("drain", _drain_fn, True),
+        ("retain", _retain_fn, True),
     ):
         r(name, (L, S), _by_name(f), needs_ctx=True, mutating=mut)
     r("reduce", (L, S, Any_), _by_name(_reduce), **c)

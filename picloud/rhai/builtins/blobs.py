@@ -6,17 +6,19 @@ functions change the bytearray in place and return ``(blob, result)``.
 
 from __future__ import annotations
 
+import functools
 import struct
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from picloud.rhai.builtins._util import offset_len, range_start_len, too_large
 from picloud.rhai.builtins.registry import CallContext, Library
 from picloud.rhai.values import INT_MAX, Char, RhaiRange
 
-__all__ = ["register", "parse_int_bytes", "write_int_bytes"]
+__all__ = ["parse_int_bytes", "register", "write_int_bytes"]
 
 B = bytearray
-I, F, S, R = int, float, str, RhaiRange  # noqa: E741
+I, F, S, R = int, float, str, RhaiRange
 
 
 def _blob(ctx: CallContext, n: int, v: int = 0) -> bytearray:
@@ -216,6 +218,11 @@ def _mut(f: Callable[..., None]) -> Callable[..., tuple[bytearray, None]]:
     return g
 
 
+def _endian(f: Callable[..., Any], flag: bool, *args: Any) -> Any:
+    """``f(*args, flag)``: binds the trailing little-endian / ascii-only flag."""
+    return f(*args, flag)
+
+
 def register(lib: Library) -> None:
     """Register the blob functions."""
     r = lib.register
@@ -257,10 +264,10 @@ def register(lib: Library) -> None:
     r("retain", (B, I, I), _retain, **m)
     r("retain", (B, R), _with_range(_retain), **m)
     for name, little in (("le", True), ("be", False)):
-        pi = (lambda lt: lambda b, s, n: parse_int_bytes(b, s, n, lt))(little)
-        pf = (lambda lt: lambda b, s, n: _parse_float(b, s, n, lt))(little)
-        wi = (lambda lt: lambda b, s, n, v: write_int_bytes(b, s, n, v, lt))(little)
-        wf = (lambda lt: lambda b, s, n, v: _write_float(b, s, n, v, lt))(little)
+        pi = functools.partial(_endian, parse_int_bytes, little)
+        pf = functools.partial(_endian, _parse_float, little)
+        wi = functools.partial(_endian, write_int_bytes, little)
+        wf = functools.partial(_endian, _write_float, little)
         r(f"parse_{name}_int", (B, I, I), pi)
         r(f"parse_{name}_int", (B, R), _with_range(pi))
         r(f"parse_{name}_float", (B, I, I), pf)
@@ -270,7 +277,7 @@ def register(lib: Library) -> None:
         r(f"write_{name}", (B, I, I, F), _mut(wf), **m)
         r(f"write_{name}", (B, R, F), _mut(_with_range(wf)), **m)
     for name, asc in (("write_utf8", False), ("write_ascii", True)):
-        w = (lambda a: lambda b, s, n, t: _write_str(b, s, n, t, a))(asc)
+        w = functools.partial(_endian, _write_str, asc)
         r(name, (B, I, I, S), _mut(w), **m)
         r(name, (B, R, S), _mut(_with_range(w)), **m)
     r("==", (B, B), lambda a, b: a == b)

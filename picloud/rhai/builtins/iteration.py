@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from picloud.rhai.builtins._util import bit_index, range_start_len
 from picloud.rhai.builtins.registry import Library
-from picloud.rhai.errors import ErrorArithmetic, ErrorInFunctionCall
+from picloud.rhai.errors import ErrorArithmetic, ErrorInFunctionCall, RhaiError
 from picloud.rhai.values import INT_MAX, Char, RhaiIter, RhaiRange
 
-__all__ = ["register", "step_range", "float_range", "chars_iter", "bits_iter"]
+__all__ = ["bits_iter", "chars_iter", "float_range", "register", "step_range"]
 
-I, F, S, R = int, float, str, RhaiRange  # noqa: E741
+I, F, S, R = int, float, str, RhaiRange
 
 
-def _zero_step() -> ErrorInFunctionCall:
+def _zero_step() -> RhaiError:
     inner = ErrorArithmetic("step value cannot be zero")
     return ErrorInFunctionCall(
-        "Error in call to function 'range': step value cannot be zero", inner=inner, function="range"
+        "Error in call to function 'range': step value cannot be zero",
+        inner=inner,
+        function="range",
     )
 
 
@@ -31,7 +33,7 @@ def step_range(start: int, end: int, step: int) -> RhaiIter:
 class _FloatRange:
     """A re-iterable float range with Rhai's stepping (plain addition, no rounding fix-ups)."""
 
-    __slots__ = ("start", "end", "step", "dir")
+    __slots__ = ("dir", "end", "start", "step")
 
     def __init__(self, start: float, end: float, step: float) -> None:
         n = start + step
@@ -88,7 +90,7 @@ def _chars_range(s: str, r: RhaiRange) -> RhaiIter:
 
 
 class _Bits:
-    __slots__ = ("v", "n")
+    __slots__ = ("n", "v")
 
     def __init__(self, v: int, n: int) -> None:
         self.v, self.n = v, n

@@ -6,14 +6,26 @@ JSON follow sorted key order whatever the dict's insertion order is.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from picloud.rhai.builtins._util import call_elem
 from picloud.rhai.builtins.operators import eq
 from picloud.rhai.builtins.registry import CallContext, Library
-from picloud.rhai.values import Char, FnPtr, debug_float, debug_string, deep_copy, to_debug
+from picloud.rhai.errors import ErrorMismatchOutputType, ErrorParsing
+from picloud.rhai.values import (
+    INT_MAX,
+    INT_MIN,
+    Char,
+    FnPtr,
+    debug_float,
+    debug_string,
+    deep_copy,
+    to_debug,
+    type_name,
+)
 
-__all__ = ["register", "to_json"]
+__all__ = ["parse_json", "register", "to_json"]
 
 M = dict
 S = str
@@ -76,7 +88,9 @@ def _filter(ctx: CallContext, m: dict[str, Any], fp: FnPtr) -> dict[str, Any]:
     return {k: m[k] for k in sorted(m) if call_elem(ctx, fp, m[k], [k], [], 1) is True}
 
 
-def _partition(ctx: CallContext, m: dict[str, Any], fp: FnPtr, keep_if: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+def _partition(
+    ctx: CallContext, m: dict[str, Any], fp: FnPtr, keep_if: bool
+) -> tuple[dict[str, Any], dict[str, Any]]:
     kept: dict[str, Any] = {}
     out: dict[str, Any] = {}
     keys = sorted(m)
@@ -99,7 +113,9 @@ def _drain(ctx: CallContext, m: dict[str, Any], fp: FnPtr) -> tuple[dict[str, An
     return _partition(ctx, m, fp, False)
 
 
-def _retain(ctx: CallContext, m: dict[str, Any], fp: FnPtr) -> tuple[dict[str, Any], dict[str, Any]]:
+def _retain(
+    ctx: CallContext, m: dict[str, Any], fp: FnPtr
+) -> tuple[dict[str, Any], dict[str, Any]]:
     return _partition(ctx, m, fp, True)
 
 
@@ -150,6 +166,30 @@ def to_json(m: dict[str, Any]) -> str:
     return "".join(out)
 
 
+def _json_int(text: str) -> Any:
+    n = int(text)
+    # Past i64 the Rhai lexer reads a number literal as a float.
+    return n if INT_MIN <= n <= INT_MAX else float(n)
+
+
+def _json_const(name: str) -> Any:
+    raise ValueError(f"invalid JSON constant {name}")
+
+
+def parse_json(text: str) -> dict[str, Any]:
+    """``parse_json``: a JSON object into a map (``null`` → ``()``); other JSON is an error."""
+    try:
+        v = json.loads(text, parse_int=_json_int, parse_constant=_json_const)
+    except (ValueError, RecursionError) as e:
+        raise ErrorParsing("BadInput", f"Invalid JSON: {e}") from None
+    if type(v) is not dict:
+        actual = "()" if v is None else type_name(v)
+        raise ErrorMismatchOutputType(
+            f"Output type incorrect: {actual} (expecting map)", requested="map", actual=actual
+        )
+    return v
+
+
 def register(lib: Library) -> None:
     """Register the object map functions."""
     r = lib.register
@@ -175,3 +215,4 @@ def register(lib: Library) -> None:
     r("drain", (M, FnPtr), _drain, needs_ctx=True, mutating=True)
     r("retain", (M, FnPtr), _retain, needs_ctx=True, mutating=True)
     r("to_json", (M,), to_json)
+    r("parse_json", (S,), parse_json)

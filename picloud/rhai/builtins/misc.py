@@ -45,5 +45,7 @@ def register(lib: Library) -> None:
     r("is_anonymous", (FnPtr,), lambda fp: fp.name.startswith("anon$"))
     for n in range(1, 8):
         r("curry", (FnPtr,) + (Any_,) * n, _curry)
+    # `take` leaves () behind in the variable it was called on.
+    r("take", (Any_,), lambda v: (None, v), mutating=True)
     r("sleep", (int,), _sleep)
     r("sleep", (float,), _sleep)

@@ -12,16 +12,16 @@ from picloud.rhai.errors import ErrorBitFieldBounds
 from picloud.rhai.values import INT_MAX, INT_MIN, Char, RhaiRange
 
 __all__ = [
-    "register",
-    "parse_int",
-    "parse_float",
     "float_to_int",
-    "round_half_away",
     "get_bits",
+    "parse_float",
+    "parse_int",
+    "register",
+    "round_half_away",
     "set_bits",
+    "to_binary",
     "to_hex",
     "to_octal",
-    "to_binary",
 ]
 
 _U64 = 0xFFFFFFFFFFFFFFFF
@@ -48,7 +48,7 @@ def _sign(x: int) -> int:
 def _fsign(x: float) -> int:
     if x == 0.0:
         return 0
-    if x != x:
+    if math.isnan(x):
         raise arith("Sign of NaN is undefined")
     return 1 if x > 0 else -1
 
@@ -101,14 +101,18 @@ def parse_int(s: str, radix: int = 10) -> int:
     return n
 
 
-_FLOAT_RE = re.compile(r"[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|inf|infinity|nan)", re.IGNORECASE)
+_FLOAT_RE = re.compile(
+    r"[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|inf|infinity|nan)", re.IGNORECASE
+)
 
 
 def parse_float(s: str) -> float:
     """Rust ``f64::from_str`` on the trimmed string, with Rhai's error texts."""
     t = s.strip()
     if not t:
-        raise arith(f"Error parsing floating-point number '{s}': cannot parse float from empty string")
+        raise arith(
+            f"Error parsing floating-point number '{s}': cannot parse float from empty string"
+        )
     if not _FLOAT_RE.fullmatch(t):
         raise arith(f"Error parsing floating-point number '{s}': invalid float literal")
     return float(t)
@@ -118,10 +122,10 @@ def float_to_int(x: float) -> int:
     """``to_int`` of a float: truncates; out of i64 range is ``ErrorArithmetic``."""
     if x > 9.223372036854775807e18 or x < -9.223372036854775808e18:
         raise arith(f"Integer overflow: to_int({_rust_plain(x)})")
-    if x != x:
+    if math.isnan(x):
         return 0
     n = int(x)
-    return INT_MAX if n > INT_MAX else n
+    return min(n, INT_MAX)
 
 
 def _rust_plain(x: float) -> str:
@@ -169,7 +173,7 @@ def _safe(f: Any) -> Any:
 def _ln(x: float) -> float:
     if x == 0:
         return -math.inf
-    if x < 0 or x != x:
+    if x < 0 or math.isnan(x):
         return math.nan
     return math.log(x) if x != math.inf else math.inf
 
@@ -177,7 +181,7 @@ def _ln(x: float) -> float:
 def _log10(x: float) -> float:
     if x == 0:
         return -math.inf
-    if x < 0 or x != x:
+    if x < 0 or math.isnan(x):
         return math.nan
     return math.log10(x) if x != math.inf else math.inf
 
@@ -188,11 +192,11 @@ def _log(x: float, base: float) -> float:
     try:
         return a / b
     except ZeroDivisionError:
-        return math.nan if a == 0 or a != a else math.copysign(math.inf, a)
+        return math.nan if a == 0 or math.isnan(a) else math.copysign(math.inf, a)
 
 
 def _sqrt(x: float) -> float:
-    if x < 0 or x != x:
+    if x < 0 or math.isnan(x):
         return math.nan
     return math.sqrt(x)
 
@@ -237,7 +241,9 @@ def _range_bits(r: RhaiRange) -> tuple[int, int]:
     if r.inclusive:
         to = max(r.end, start - 1)
         if to >= 64:
-            raise ErrorBitFieldBounds(f"Bit-field index {to} out of bounds: only 64 bits in number", length=64, index=to)
+            raise ErrorBitFieldBounds(
+                f"Bit-field index {to} out of bounds: only 64 bits in number", length=64, index=to
+            )
         return start, to - start + 1
     return start, max(r.end, start) - start
 
@@ -266,25 +272,25 @@ def _get_bits_range(value: int, r: RhaiRange) -> int:
 
 
 def _fmax(x: float, y: float) -> float:
-    return x if x >= y else y
+    return max(x, y)
 
 
 def _fmin(x: float, y: float) -> float:
-    return x if x <= y else y
+    return min(x, y)
 
 
 def register(lib: Library) -> None:
     """Register the number functions."""
     r = lib.register
-    I, F = int, float  # noqa: E741 - short aliases keep the table readable
+    I, F = int, float
     # ints
     r("abs", (I,), _abs)
     r("sign", (I,), _sign)
     r("is_zero", (I,), lambda x: x == 0)
     r("is_odd", (I,), lambda x: x & 1 == 1)
     r("is_even", (I,), lambda x: x & 1 == 0)
-    r("max", (I, I), lambda x, y: x if x >= y else y)
-    r("min", (I, I), lambda x, y: x if x <= y else y)
+    r("max", (I, I), lambda x, y: max(x, y))
+    r("min", (I, I), lambda x, y: min(x, y))
     r("to_float", (I,), float)
     r("to_float", (F,), lambda x: x)
     r("to_int", (I,), lambda x: x)
@@ -320,7 +326,20 @@ def register(lib: Library) -> None:
     r("to_degrees", (F,), math.degrees)
     r("PI", (), lambda: math.pi)
     r("E", (), lambda: math.e)
-    for name in ("sin", "cos", "tan", "sinh", "cosh", "tanh", "asin", "acos", "atan", "asinh", "acosh", "atanh"):
+    for name in (
+        "sin",
+        "cos",
+        "tan",
+        "sinh",
+        "cosh",
+        "tanh",
+        "asin",
+        "acos",
+        "atan",
+        "asinh",
+        "acosh",
+        "atanh",
+    ):
         r(name, (F,), _safe(getattr(math, name)))
     r("atan", (F, F), _safe(math.atan2))
     r("hypot", (F, F), _safe(math.hypot))

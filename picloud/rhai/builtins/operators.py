@@ -13,13 +13,35 @@ import math
 from typing import Any
 
 from picloud.rhai.builtins.registry import NOT_BUILTIN, Library
-from picloud.rhai.errors import ErrorArithmetic
+from picloud.rhai.errors import ErrorArithmetic, RhaiError
 from picloud.rhai.values import Char, FnPtr, RhaiRange, Timestamp, deep_copy, to_display
 
 __all__ = [
-    "add", "sub", "mul", "div", "mod", "pow", "shl", "shr", "bit_and", "bit_or", "bit_xor",
-    "eq", "ne", "lt", "le", "gt", "ge", "neg", "plus", "not_", "contains", "add_assign",
-    "sub_assign", "compare", "register",
+    "add",
+    "add_assign",
+    "bit_and",
+    "bit_or",
+    "bit_xor",
+    "compare",
+    "contains",
+    "div",
+    "eq",
+    "ge",
+    "gt",
+    "le",
+    "lt",
+    "mod",
+    "mul",
+    "ne",
+    "neg",
+    "not_",
+    "plus",
+    "pow",
+    "register",
+    "shl",
+    "shr",
+    "sub",
+    "sub_assign",
 ]
 
 _MIN = -(1 << 63)
@@ -30,7 +52,7 @@ _BUILTIN_TYPES = frozenset(
 )
 
 
-def _overflow(what: str, a: Any, op: str, b: Any) -> ErrorArithmetic:
+def _overflow(what: str, a: Any, op: str, b: Any) -> RhaiError:
     return ErrorArithmetic(f"{what}: {a} {op} {b}")
 
 
@@ -47,7 +69,7 @@ def _fdiv(a: float, b: float) -> float:
     try:
         return a / b
     except ZeroDivisionError:
-        if a != a or a == 0:
+        if math.isnan(a) or a == 0:
             return math.nan
         return math.copysign(math.inf, a) * math.copysign(1.0, b)
 
@@ -71,7 +93,7 @@ def _fpow(a: float, b: float) -> float:
         return -math.inf if a < 0 and odd else math.inf
     if type(r) is complex:
         return math.nan
-    return r
+    return float(r)
 
 
 def _fcmp(x: float, y: float) -> float:
@@ -208,13 +230,13 @@ def _ipow(a: int, b: int) -> int:
         return 1 if b == 0 or a == 1 or (a == -1 and b % 2 == 0) else (0 if a == 0 else -1)
     if b >= 64:
         raise _overflow("Exponential overflow", a, "**", b)
-    r = a**b
+    r: int = a**b
     if _MIN <= r <= _MAX:
         return r
     raise _overflow("Exponential overflow", a, "**", b)
 
 
-def pow(a: Any, b: Any) -> Any:  # noqa: A001 - the operator's name
+def pow(a: Any, b: Any) -> Any:
     """``a ** b``: checked int power (negative exponent is an error), float ``powf``."""
     ta = type(a)
     tb = type(b)
@@ -304,7 +326,7 @@ def compare(a: Any, b: Any) -> Any:
         return (a > b) - (a < b)
     if (ta is float or ta is int) and (tb is float or tb is int):
         d = _fcmp(float(a), float(b))
-        if d != d:
+        if math.isnan(d):
             return None  # NaN: every ordering is false
         return 1 if d > _EPS else (-1 if d < -_EPS else 0)
     if (ta is str or ta is Char) and (tb is str or tb is Char):
@@ -363,9 +385,9 @@ def ne(a: Any, b: Any) -> Any:
     r = eq(a, b)
     if r is NOT_BUILTIN:
         return r
-    if ta is float or type(b) is float:
-        if ta in (int, float) and type(b) in (int, float):
-            return abs(_fcmp(float(a), float(b))) > _EPS
+    tb = type(b)
+    if (ta is float or tb is float) and ta in (int, float) and tb in (int, float):
+        return abs(_fcmp(float(a), float(b))) > _EPS
     return not r
 
 
@@ -426,10 +448,16 @@ def contains(container: Any, item: Any) -> Any:
         return str.__contains__(container, item) if ti is str or ti is Char else NOT_BUILTIN
     if tc is RhaiRange:
         if type(item) is int:
-            return container.start <= item < (container.end + 1 if container.inclusive else container.end)
+            return (
+                container.start
+                <= item
+                < (container.end + 1 if container.inclusive else container.end)
+            )
         return NOT_BUILTIN
     if tc is bytearray:
-        return (item in container if 0 <= item <= 255 else False) if type(item) is int else NOT_BUILTIN
+        return (
+            (item in container if 0 <= item <= 255 else False) if type(item) is int else NOT_BUILTIN
+        )
     return NOT_BUILTIN
 
 
@@ -480,7 +508,7 @@ def sub_assign(a: Any, b: Any) -> Any:
 
 def register(lib: Library) -> None:
     """Register every built-in operator overload (what a raw engine has)."""
-    num = (int, float)
+    num: tuple[type, ...] = (int, float)
     for op, f in (("+", add), ("-", sub), ("*", mul), ("/", div), ("%", mod), ("**", pow)):
         for x in num:
             for y in num:
@@ -490,7 +518,7 @@ def register(lib: Library) -> None:
     for op, f in (("&", bit_and), ("|", bit_or), ("^", bit_xor)):
         lib.register(op, (int, int), f)
         lib.register(op, (bool, bool), f)
-    strs = (str, Char)
+    strs: tuple[type, ...] = (str, Char)
     for x in strs:
         for y in strs:
             lib.register("+", (x, y), add)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from picloud.rhai.options import EngineOptions
     from picloud.rhai.values import FnPtr
 
-__all__ = ["NativeFn", "Library", "CallContext", "NO_THIS", "NOT_BUILTIN"]
+__all__ = ["NOT_BUILTIN", "NO_THIS", "CallContext", "Library", "NativeFn"]
 
 
 class _Sentinel:
@@ -45,7 +46,7 @@ class CallContext(Protocol):
 class NativeFn:
     """One native overload: a name, exact parameter types and the Python function."""
 
-    __slots__ = ("name", "params", "fn", "mutating", "needs_ctx", "method_only", "specificity")
+    __slots__ = ("fn", "method_only", "mutating", "name", "needs_ctx", "params", "specificity")
 
     def __init__(
         self,
@@ -79,7 +80,7 @@ class NativeFn:
 class Library:
     """Overloads by name and arity; resolution is exact-type with wildcard fallback."""
 
-    __slots__ = ("_fns", "_cache")
+    __slots__ = ("_cache", "_fns")
 
     def __init__(self) -> None:
         self._fns: dict[tuple[str, int], list[NativeFn]] = {}

@@ -12,7 +12,7 @@ from picloud.rhai.builtins._util import range_start_len, too_large
 from picloud.rhai.builtins.registry import CallContext, Library
 from picloud.rhai.values import INT_MAX, Char, RhaiRange, to_display
 
-__all__ = ["register", "sub_string", "rust_split", "rust_splitn", "rust_rsplit", "rust_rsplitn"]
+__all__ = ["register", "rust_rsplit", "rust_rsplitn", "rust_split", "rust_splitn", "sub_string"]
 
 S, C, I = str, Char, int
 Any_ = None  # wildcard parameter
@@ -297,10 +297,10 @@ def register(lib: Library) -> None:
             r("replace", (S, f, t), _replace, **m)
     r("pad", (S, I, C), _pad, needs_ctx=True, **m)
     r("pad", (S, I, S), _pad, needs_ctx=True, **m)
-    r("max", (S, S), lambda a, b: a if a >= b else b)
-    r("min", (S, S), lambda a, b: a if a <= b else b)
-    r("max", (C, C), lambda a, b: a if a >= b else b)
-    r("min", (C, C), lambda a, b: a if a <= b else b)
+    r("max", (S, S), lambda a, b: max(a, b))
+    r("min", (S, S), lambda a, b: min(a, b))
+    r("max", (C, C), lambda a, b: max(a, b))
+    r("min", (C, C), lambda a, b: min(a, b))
     r("split", (S,), _split_ws)
     r("split", (S, I), _split_at)
     for t in (S, C):
