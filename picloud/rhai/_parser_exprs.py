@@ -305,7 +305,8 @@ class ExprParser:
             nxt = toks[self.p]
             if kind == "??" and nxt[0] in _JUMP_KEYWORDS:
                 stmt, _ = self.parse_stmt(lv)
-                assert isinstance(stmt, n.ExprStmt)
+                if not isinstance(stmt, n.ExprStmt):  # pragma: no cover - jumps are expression statements
+                    self.unexpected(nxt)
                 rhs: n.Expr = stmt.expr
             elif (kind == ".." or kind == "..=") and nxt[0] in _RANGE_OPEN_END:
                 rhs = n.UnitLit(self.pos_of(nxt))
@@ -457,8 +458,7 @@ class ExprParser:
                 self.p += 1
                 lv = self.level_up(lv, tok)
                 lhs = self.parse_index(lv, lhs, kind == "?[", tok)
-            elif fresh_name and kind in _CALL_START:
-                assert isinstance(lhs, n.Variable)
+            elif fresh_name and kind in _CALL_START and isinstance(lhs, n.Variable):
                 self.p += 1
                 if kind == "!":
                     nxt = toks[self.p]
@@ -472,8 +472,7 @@ class ExprParser:
                     lhs = self.parse_fn_call(lv, lhs, nxt[0] == "()", capture=True, ns_pos=ns_pos)
                 else:
                     lhs = self.parse_fn_call(lv, lhs, kind == "()", capture=False, ns_pos=ns_pos)
-            elif fresh_name and kind == "::":
-                assert isinstance(lhs, n.Variable)
+            elif fresh_name and kind == "::" and isinstance(lhs, n.Variable):
                 self.p += 1
                 name, ntok = self.parse_var_name()
                 lhs = n.Variable(self.pos_of(ntok), name, (*lhs.namespace, lhs.name))

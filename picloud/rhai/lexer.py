@@ -110,6 +110,12 @@ _NEXT_UNARY = frozenset(
 _DATA_KINDS = frozenset({INT, FLOAT, STR, ISTR, CHAR, IDENT, EOF, ERR})
 
 _WS = re.compile(r"[ \t\r\x0c]+")
+_LINE_END = re.compile(r"\n|\r")
+# A decimal integer that no `_`, `.`, exponent or radix letter continues.
+_SIMPLE_INT = re.compile(r"[0-9]+(?![0-9_.eExXoObB])")
+_I64_LIMIT = 1 << 63
+# Symbol starts with their own rules (strings, comments, `#`, `!in`).
+_SPECIAL_STARTS = frozenset("#/!")
 _IDENT_TAIL = re.compile(r"[A-Za-z0-9_]*")
 _HEX = frozenset("0123456789abcdefABCDEF")
 _OCT = frozenset("01234567")
@@ -193,44 +199,83 @@ class _Lexer:
     def _loop(self) -> None:
         src, n = self.src, self.n
         out = self.out
+        append = out.append
+        emit = self.emit
+        disabled = self.disabled
+        ident_tail = _IDENT_TAIL.match
+        simple_int = _SIMPLE_INT.match
         while True:
             i = self.i
             if i >= n:
                 return
             c = src[i]
             if c == "\n":
-                self.newline_at(i)
-                self.i = i + 1
+                self.line += 1
+                self.line_start = self.i = i + 1
                 continue
-            if c in " \t\r\x0c":
+            if c == " " or c == "\t" or c == "\r" or c == "\x0c":
                 self.i = _WS.match(src, i).end()  # type: ignore[union-attr]
                 continue
             line, col = self.line, i - self.line_start + 1
-            cc = src[i + 1] if i + 1 < n else ""
-            can_be_unary = not out or out[-1][0] in _NEXT_UNARY
             if c in _ID_FIRST or c == "_":
-                j = _IDENT_TAIL.match(src, i + 1).end()  # type: ignore[union-attr]
+                j = ident_tail(src, i + 1).end()  # type: ignore[union-attr]
                 word = src[i:j]
                 self.i = j
                 if word in KEYWORDS:
-                    self.emit(word, None, line, col)
+                    if disabled:
+                        emit(word, None, line, col)
+                    else:
+                        append((word, None, line, col))
                 elif word in RESERVED_WORDS:
-                    self.emit(RESERVED, word, line, col)
-                elif not is_valid_identifier(word):
+                    emit(RESERVED, word, line, col)
+                elif c == "_" and word != "_":
+                    # The tail is ASCII alphanumeric, so only a leading `_` makes a bad name.
                     raise _LexFail("MalformedIdentifier", f"Variable name is not proper: '{word}'", line, col)
                 else:
-                    out.append((IDENT, word, line, col))
+                    append((IDENT, word, line, col))
                 continue
             if c in _DEC:
+                m = simple_int(src, i)
+                if m is not None:
+                    value = int(m.group())
+                    if value < _I64_LIMIT:
+                        self.i = m.end()
+                        append((INT, value, line, col))
+                        continue
                 self._number(i, line, col, negated=False)
                 continue
-            if c == "-" and cc in _DEC and can_be_unary:
+            cc = src[i + 1] if i + 1 < n else ""
+            if c == "-" and cc in _DEC and cc and (not out or out[-1][0] in _NEXT_UNARY):
                 self._number(i + 1, line, col, negated=True)
+                continue
+            if c in _SYM1 and c not in _SPECIAL_STARTS:
+                three = src[i : i + 3]
+                if three in _SYM3:
+                    sym, self.i = three, i + 3
+                elif c + cc in _SYM2:
+                    sym, self.i = c + cc, i + 2
+                else:
+                    sym, self.i = c, i + 1
+                if (sym == "+" or sym == "-") and (not out or out[-1][0] in _NEXT_UNARY):
+                    sym = "u" + sym
+                if sym in _RESERVED_SYMBOLS:
+                    emit(RESERVED, sym, line, col)
+                elif sym == "{":
+                    if self.interp:
+                        self.interp[-1] += 1
+                    emit("{", None, line, col)
+                elif sym == "}":
+                    emit("}", None, line, col)
+                    self._close_brace()
+                elif disabled:
+                    emit(sym, None, line, col)
+                else:
+                    append((sym, None, line, col))
                 continue
             if c == '"':
                 self.i = i + 1
                 text, _ = self._string(i, '"', verbatim=False, continuation=True, interpolation=False)
-                out.append((STR, text, line, col))
+                append((STR, text, line, col))
                 continue
             if c == "`":
                 j = i + 1
@@ -254,69 +299,53 @@ class _Lexer:
                 text, _ = self._string(i, "'", verbatim=False, continuation=False, interpolation=False)
                 if len(text) != 1:
                     raise _LexFail("MalformedChar", f"Invalid character: '{text}'", line, col)
-                out.append((CHAR, text, line, col))
+                append((CHAR, text, line, col))
                 continue
             if c == "#":
-                if cc in ('"', "#"):
+                if cc in ('"', "#") and cc:
                     self._raw_string(i, line, col)
-                    continue
-                if cc == "{":
+                elif cc == "{":
                     self.i = i + 2
                     self._open_brace()
-                    self.emit("#{", None, line, col)
-                    continue
-                if cc == "!":
+                    emit("#{", None, line, col)
+                elif cc == "!":
                     self.i = i + 1
-                    self.emit(RESERVED, "#!", line, col)
+                    emit(RESERVED, "#!", line, col)
+                elif cc == " " and i + 2 < n and src[i + 2] == "{":
+                    self.i = i + 3
+                    emit(RESERVED, "# {", line, col)
+                else:
+                    self.i = i + 2 if cc == " " else i + 1
+                    emit(RESERVED, "#", line, col)
+                continue
+            if c == "/":
+                if cc == "/":
+                    # A line comment ends at LF or at a lone CR.
+                    m = _LINE_END.search(src, i)
+                    self.i = n if m is None else m.start()
                     continue
-                if cc == " ":
-                    if i + 2 < n and src[i + 2] == "{":
-                        self.i = i + 3
-                        self.emit(RESERVED, "# {", line, col)
-                    else:
-                        self.i = i + 2
-                        self.emit(RESERVED, "#", line, col)
+                if cc == "*":
+                    self._block_comment(i + 2)
                     continue
-                self.i = i + 1
-                self.emit(RESERVED, "#", line, col)
-                continue
-            if c == "/" and cc == "/":
-                j = src.find("\n", i)
-                self.i = n if j < 0 else j
-                continue
-            if c == "/" and cc == "*":
-                self._block_comment(i + 2)
-                continue
             if c == "!" and cc == "i" and i + 2 < n and src[i + 2] == "n":
                 if i + 3 < n and src[i + 3] in _ID_CONT:
                     self.i = i + 1
-                    self.emit("!", None, line, col)
+                    emit("!", None, line, col)
                 else:
                     self.i = i + 3
-                    self.emit("!in", None, line, col)
+                    emit("!in", None, line, col)
                 continue
             if c in _SYM1:
+                # `/` and `!` forms not handled above.
+                sym = c + cc if c + cc in _SYM2 or c + cc in ("!=",) else c
                 three = src[i : i + 3]
                 if three in _SYM3:
-                    sym, self.i = three, i + 3
-                elif c + cc in _SYM2:
-                    sym, self.i = c + cc, i + 2
-                else:
-                    sym, self.i = c, i + 1
-                if sym == "+" and can_be_unary:
-                    sym = "u+"
-                elif sym == "-" and can_be_unary:
-                    sym = "u-"
+                    sym = three
+                self.i = i + len(sym)
                 if sym in _RESERVED_SYMBOLS:
-                    self.emit(RESERVED, sym, line, col)
-                    continue
-                if sym == "{":
-                    self._open_brace()
-                elif sym == "}":
-                    self.emit("}", None, line, col)
-                    self._close_brace()
-                    continue
-                self.emit(sym, None, line, col)
+                    emit(RESERVED, sym, line, col)
+                else:
+                    emit(sym, None, line, col)
                 continue
             raise _LexFail("UnexpectedInput", f"Unexpected '{c}'", line, col)
 

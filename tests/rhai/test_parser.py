@@ -6,6 +6,8 @@ import time
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from picloud.rhai import nodes as n
 from picloud.rhai.errors import ErrorParsing
@@ -376,3 +378,22 @@ def _timed(src: str) -> float:
     start = time.perf_counter()
     parse(src)
     return time.perf_counter() - start
+
+
+_FUZZ_WORDS = [
+    "let", "const", "x", "f", "=", "+=", "+", "-", "**", "(", ")", "()", "[", "]", "{", "}", "#{", ":", ",", ";",
+    "if", "else", "while", "loop", "do", "until", "for", "in", "!in", "switch", "=>", "_", "|", "||", "&&", "??",
+    "?.", "?[", ".", "..", "..=", "fn", "private", "return", "break", "continue", "throw", "try", "catch", "import",
+    "export", "as", "this", "1", "2.5", "0x1f", '"s"', "'c'", "`a${", "`", "}`", "::", "!", "true", "print", "var",
+    "\n", "/*", "*/", "#", "@", "\\", "'",
+]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(_FUZZ_WORDS), max_size=30), st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_random_token_soup_only_ever_raises_error_parsing(words: list[str], expression_only: bool) -> None:
+    """Given arbitrary token sequences, when parsed, then the result is an AST or ErrorParsing, nothing else."""
+    try:
+        parse(" ".join(words), expression_only=expression_only)
+    except ErrorParsing:
+        pass
