@@ -227,9 +227,10 @@ class Parser(ExprParser):
 
     def parse_optional_value(self, lv: int) -> n.Expr | None:
         """The value after ``break``/``return``/``throw``: absent if no expression can start here."""
+        lv = self.level_up(lv)  # a depth error here is not swallowed (as in Rhai)
         before = self.p
         try:
-            return self.parse_expr(self.level_up(lv))
+            return self.parse_expr(lv)
         except ErrorParsing:
             # Rhai: a failure that consumed nothing means "no value".
             if self.p == before:
