@@ -105,6 +105,8 @@ def method_call(c: Any, n: N.MethodCall) -> str:
     c.emit(f"{a} = [{', '.join([recv, *rest])}]")
     if script is not None:
         c.emit(f"{r} = _h_callsm(st, d, {script}, {a}, {p}, {const})")
+    elif n.name == "call":
+        c.emit(f"{r} = _h_callcall(st, d, {a}, {p})")
     else:
         c.emit(f"{r} = _h_callm(st, d, {k}, {a}, {p}, {const})")
     if lv is not None:

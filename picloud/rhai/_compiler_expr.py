@@ -403,7 +403,17 @@ class ExprCompiler:
 
     def x_InterpolatedString(self, n: N.InterpolatedString) -> str:
         parts = self.seq(n.parts)
-        code = f"_h_interp([{', '.join(parts)}])"
+        shown = []
+        for node, code in zip(n.parts, parts):
+            inner = node.statements[0].expr if (isinstance(node, N.Block) and len(node.statements) == 1
+                                                and isinstance(node.statements[0], N.ExprStmt)) else node
+            if isinstance(node, N.StringLit):
+                shown.append(code)
+            elif self.static_int(inner):
+                shown.append(f"str({code})")
+            else:
+                shown.append(f"_h_display({code})")
+        code = f"''.join(({', '.join(shown)},))"
         if self.size_checks:
             code = f"_h_size(st, {code}, {self.pos(n)})"
         return code

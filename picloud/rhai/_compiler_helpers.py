@@ -57,6 +57,36 @@ def _unop(sym: str, fast: Any) -> Any:
     return op
 
 
+_EPS = 2.220446049250313e-16
+
+
+def _fcmp(a: float, b: float) -> float:
+    if a * b == 0.0:
+        return a - b
+    x = a if a > 0 else -a
+    y = b if b > 0 else -b
+    return (a - b) / (x if x > y else y)
+
+
+def _cmp_op(sym: str, fast: Any, test: Any) -> Any:
+    """A comparison helper with a one-call float path (Rhai's relative epsilon)."""
+    generic = _binop(sym, fast)
+
+    def op(st: R.RunState, a: Any, b: Any, pos: Any) -> Any:
+        ta = type(a)
+        tb = type(b)
+        if (ta is float or ta is int) and (tb is float or tb is int):
+            d = _fcmp(a, b) if ta is float or tb is float else a - b
+            if d != d:
+                return sym == "!="
+            return test(d)
+        if ta is str and tb is str:
+            return test((a > b) - (a < b))
+        return generic(st, a, b, pos)
+
+    return op
+
+
 def _contains(st: R.RunState, container: Any, item: Any, pos: Any) -> Any:
     try:
         r = B.contains(container, item)
@@ -207,12 +237,19 @@ HELPERS: dict[str, Any] = {
     "_h_sweq": _switch_eq,
     "_h_display": to_display,
     "_h_mkfnptr": R.make_fnptr,
+    "_h_callcall": R.call_call,
 }
 
 for _sym, _fast in B.BINARY_OPS.items():
     HELPERS["_h_op_" + _fast.__name__] = _binop(_sym, _fast)
 HELPERS["_h_op_add_assign"] = _binop("+=", B.add_assign)
 HELPERS["_h_op_sub_assign"] = _binop("-=", B.sub_assign)
+_TESTS = {
+    "==": lambda d: -_EPS <= d <= _EPS, "!=": lambda d: not (-_EPS <= d <= _EPS),
+    "<": lambda d: d < -_EPS, "<=": lambda d: d <= _EPS, ">": lambda d: d > _EPS, ">=": lambda d: d >= -_EPS,
+}
+for _sym, _test in _TESTS.items():
+    HELPERS["_h_op_" + B.BINARY_OPS[_sym].__name__] = _cmp_op(_sym, B.BINARY_OPS[_sym], _test)
 for _sym, _fast in B.UNARY_OPS.items():
     HELPERS["_h_un_" + _fast.__name__] = _unop(_sym, _fast)
 

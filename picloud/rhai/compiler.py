@@ -257,6 +257,7 @@ class Compiler(ExprCompiler):
         params = [self.declare(p) for p in c.params]
         pyname = self.tmp("c")
         p = self.pos(c)
+        self.emit(f"if d > st.max_depth: raise _h_overflow(st, {p})")
         self.ops(1)
         for v in params:
             if v.shared:

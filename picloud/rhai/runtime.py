@@ -150,10 +150,25 @@ class RunState:
 
     def call(self, fn: FnPtr, args: list[Any], this: Any = NO_THIS) -> Any:
         """Call a function pointer on behalf of a native function."""
+        target = fn.fn
+        if (type(target) is Closure and this is NO_THIS and not fn.curry and len(args) == target.arity
+                and target.unit is self.unit):
+            return target.pyfn(self, None, self.depth + 1, *target.cells, *args)
         if this is NO_THIS:
             return call_ptr(self, self.depth, fn, list(args), None, NO_POS)
         box = [this]
         return call_ptr(self, self.depth, fn, list(args), box, NO_POS)
+
+    def fn_arity(self, fn: FnPtr) -> int | None:
+        """Parameters of a pointer's target (curried included), when only one overload exists."""
+        target = fn.fn
+        if type(target) is Closure:
+            return target.arity
+        unit = self.unit
+        if unit is None:
+            return None
+        arities = [k[1] for k in unit.fns if k[0] == fn.name]
+        return arities[0] if len(arities) == 1 else None
 
     def call_this(self, fn: FnPtr, args: list[Any], this: Any) -> tuple[Any, Any]:
         """Call with ``this`` bound; returns ``(result, new_this)``."""
@@ -330,7 +345,31 @@ def invoke(st: RunState, d: int, nf: NativeFn, args: list[Any], pos: Position) -
 
 def call_native(st: RunState, d: int, name: str, args: list[Any], pos: Position) -> Any:
     """A function-style call of a native function; ``args[0]`` may be updated (write-back)."""
-    nf = resolve(st, name, args)
+    n = len(args)
+    if n == 1:
+        key: tuple[Any, ...] = (name, type(args[0]))
+    elif n == 2:
+        key = (name, type(args[0]), type(args[1]))
+    else:
+        key = (name, *[type(a) for a in args])
+    cache = st.cache
+    nf = cache.get(key, _MISS)
+    if nf is _MISS:
+        nf = st.lib.resolve(name, key[1:])
+        cache[key] = nf
+    if nf is not None and not nf.needs_ctx and not nf.method_only:
+        try:
+            r = nf.fn(*args)
+        except RhaiError as e:
+            raise at(e, pos) from None
+        except RecursionError:
+            raise E.ErrorStackOverflow("Stack overflow", pos) from None
+        except (ArithmeticError, ValueError, TypeError, IndexError, KeyError) as e:
+            raise E.ErrorRuntime(f"{name}: {type(e).__name__}", pos) from None
+        if nf.mutating:
+            args[0] = r[0]
+            return r[1]
+        return r
     if nf is None or nf.method_only:
         return call_fallback(st, d, name, args, pos)
     return invoke(st, d, nf, args, pos)
@@ -346,14 +385,34 @@ def call_fallback(st: RunState, d: int, name: str, args: list[Any], pos: Positio
 
 def call_method(st: RunState, d: int, name: str, args: list[Any], pos: Position, const: bool) -> Any:
     """``args[0].name(args[1:])``: script fns, natives, map-held fn pointers; writes back ``args[0]``."""
-    unit = st.unit
-    sf = unit.fns.get((name, len(args) - 1)) if unit is not None else None
-    if sf is not None:
-        return call_script_method(st, d, sf, args, pos, const)
     recv = args[0]
+    n = len(args)
+    if n == 1:
+        key: tuple[Any, ...] = (name, type(recv))
+    elif n == 2:
+        key = (name, type(recv), type(args[1]))
+    else:
+        key = (name, *[type(a) for a in args])
+    cache = st.cache
+    nf = cache.get(key, _MISS)
+    if nf is _MISS:
+        nf = st.lib.resolve(name, key[1:])
+        cache[key] = nf
+    if nf is not None and not const and not nf.needs_ctx:
+        try:
+            r = nf.fn(*args)
+        except RhaiError as e:
+            raise at(e, pos) from None
+        except RecursionError:
+            raise E.ErrorStackOverflow("Stack overflow", pos) from None
+        except (ArithmeticError, ValueError, TypeError, IndexError, KeyError) as e:
+            raise E.ErrorRuntime(f"{name}: {type(e).__name__}", pos) from None
+        if nf.mutating:
+            args[0] = r[0]
+            return r[1]
+        return r
     if name == "call" and type(recv) is FnPtr:
         return call_ptr(st, d, recv, args[1:], None, pos)
-    nf = resolve(st, name, args)
     if nf is not None:
         if const and nf.mutating:
             old = recv
@@ -378,6 +437,20 @@ def call_method(st: RunState, d: int, name: str, args: list[Any], pos: Position,
     if special is not None:
         return special(st, d, args, pos)
     return call_fallback(st, d, name, args, pos)
+
+
+_MISS: Any = object()
+
+
+def call_call(st: RunState, d: int, args: list[Any], pos: Position) -> Any:
+    """``fp.call(args)`` with a fast path for closures of the running unit."""
+    fp = args[0]
+    if type(fp) is FnPtr:
+        target = fp.fn
+        if type(target) is Closure and not fp.curry and len(args) - 1 == target.arity and target.unit is st.unit:
+            return target.pyfn(st, None, d + 1, *target.cells, *args[1:])
+        return call_ptr(st, d, fp, args[1:], None, pos)
+    return call_method(st, d, "call", args, pos, False)
 
 
 def call_script_method(st: RunState, d: int, sf: ScriptFn, args: list[Any], pos: Position, const: bool) -> Any:
@@ -447,6 +520,18 @@ def call_ptr(st: RunState, d: int, fp: Any, args: list[Any], box: list[Any] | No
 
 def index_get(st: RunState, c: Any, i: Any, pos: Position) -> Any:
     """``c[i]`` including indexers of host types."""
+    tc = type(c)
+    if tc is list and type(i) is int:
+        try:
+            return c[i]
+        except IndexError:
+            pass
+    elif tc is dict and type(i) is str:
+        try:
+            return c[i]
+        except KeyError:
+            if not st.options.fail_on_invalid_map_property:
+                return None
     try:
         return get_index(c, i, st.options.fail_on_invalid_map_property)
     except RhaiError as e:
@@ -459,6 +544,9 @@ def index_get(st: RunState, c: Any, i: Any, pos: Position) -> Any:
 
 def index_set(st: RunState, c: Any, i: Any, v: Any, pos: Position) -> Any:
     """``c[i] = v``; returns the container to write back."""
+    if type(c) is dict and type(i) is str and st.sizes == (0, 0, 0):
+        c[i] = v
+        return c
     try:
         r = set_index(c, i, v)
     except RhaiError as e:

@@ -9,7 +9,7 @@ from typing import Any
 from picloud.rhai.builtins._util import arith, bit_index
 from picloud.rhai.builtins.registry import Library
 from picloud.rhai.errors import ErrorBitFieldBounds
-from picloud.rhai.values import INT_MAX, INT_MIN, Char, RhaiRange
+from picloud.rhai.values import INT_MAX, INT_MIN, U8, Char, RhaiRange
 
 __all__ = [
     "float_to_int",
@@ -86,6 +86,11 @@ def parse_int(s: str, radix: int = 10) -> int:
     body = t[1:] if t[0] in "+-" else t
     if not body:
         raise fail("invalid digit found in string")
+    if radix == 10 and body.isascii() and body.isdigit():
+        # Fast path (engine perf fix): plain decimal digits parse with int().
+        n = -int(body) if neg else int(body)
+        if INT_MIN <= n <= INT_MAX:
+            return n
     allowed = _DIGITS[:radix]
     n = 0
     for c in body:
@@ -279,6 +284,82 @@ def _fmin(x: float, y: float) -> float:
     return min(x, y)
 
 
+# --------------------------------------------------------------------------- u8 (blob iteration)
+
+
+def _u8(r: int, what: str, a: int, op: str, b: int) -> U8:
+    if 0 <= r <= 255:
+        return U8(r)
+    raise arith(f"{what}: {a} {op} {b}")
+
+
+def _u8_div(a: int, b: int) -> U8:
+    if b == 0:
+        raise arith(f"Division by zero: {a} / {b}")
+    return U8(a // b)
+
+
+def _u8_mod(a: int, b: int) -> U8:
+    if b == 0:
+        raise arith(f"Modulo division by zero or overflow: {a} % {b}")
+    return U8(a % b)
+
+
+def _u8_pow(a: int, b: int) -> U8:
+    if b > 0xFFFFFFFF:
+        raise arith(f"Exponential overflow: {a} ** {b}")
+    if b < 0:
+        raise arith(f"Integer raised to a negative power: {a} ** {b}")
+    if a <= 1 or b <= 8:
+        return _u8(a**b if a > 1 else (1 if b == 0 else a), "Exponential overflow", a, "**", b)
+    raise arith(f"Exponential overflow: {a} ** {b}")
+
+
+def _u8_shl(a: int, b: int) -> U8:
+    if b < 0:
+        return _u8_shr(a, -b)
+    return U8((a << b) & 0xFF) if b < 8 else U8(0)
+
+
+def _u8_shr(a: int, b: int) -> U8:
+    if b < 0:
+        return _u8_shl(a, -b)
+    return U8(a >> (b if b < 8 else 7))
+
+
+def _register_u8(lib: Library) -> None:
+    """``u8`` arithmetic and comparisons (bytes from iterating a blob), as Rhai registers them."""
+    r = lib.register
+    u = (U8, U8)
+    r("+", u, lambda a, b: _u8(a + b, "Addition overflow", a, "+", b))
+    r("-", u, lambda a, b: _u8(a - b, "Subtraction overflow", a, "-", b))
+    r("*", u, lambda a, b: _u8(a * b, "Multiplication overflow", a, "*", b))
+    r("/", u, _u8_div)
+    r("%", u, _u8_mod)
+    r("**", (U8, int), _u8_pow)
+    r("<<", (U8, int), _u8_shl)
+    r(">>", (U8, int), _u8_shr)
+    r("&", u, lambda a, b: U8(a & b))
+    r("|", u, lambda a, b: U8(a | b))
+    r("^", u, lambda a, b: U8(a ^ b))
+    r("==", u, lambda a, b: int(a) == int(b))
+    r("!=", u, lambda a, b: int(a) != int(b))
+    r("<", u, lambda a, b: int(a) < int(b))
+    r("<=", u, lambda a, b: int(a) <= int(b))
+    r(">", u, lambda a, b: int(a) > int(b))
+    r(">=", u, lambda a, b: int(a) >= int(b))
+    r("max", u, lambda a, b: max(a, b))
+    r("min", u, lambda a, b: min(a, b))
+    r("is_zero", (U8,), lambda x: x == 0)
+    r("is_odd", (U8,), lambda x: x & 1 == 1)
+    r("is_even", (U8,), lambda x: x & 1 == 0)
+    r("to_int", (U8,), int)
+    r("to_float", (U8,), float)
+    r("to_hex", (U8,), lambda x: format(x, "x"))
+    r("to_octal", (U8,), lambda x: format(x, "o"))
+    r("to_binary", (U8,), lambda x: format(x, "b"))
+
+
 def register(lib: Library) -> None:
     """Register the number functions."""
     r = lib.register
@@ -351,3 +432,4 @@ def register(lib: Library) -> None:
     r("get_bits", (I, RhaiRange), _get_bits_range)
     r("set_bits", (I, I, I, I), lambda v, s, n, x: (set_bits(v, s, n, x), None), mutating=True)
     r("set_bits", (I, RhaiRange, I), _set_bits_range, mutating=True)
+    _register_u8(lib)
