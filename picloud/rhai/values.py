@@ -47,8 +47,10 @@ __all__ = [
     "HOST_TYPE_NAMES",
     "INT_MAX",
     "INT_MIN",
+    "U8",
     "Char",
     "FnPtr",
+    "RhaiIter",
     "RhaiRange",
     "Timestamp",
     "data_size",
@@ -72,6 +74,12 @@ INT_MAX = (1 << 63) - 1
 
 class Char(str):
     """A Rhai ``char``: a one-code-point string that is a distinct type."""
+
+    __slots__ = ()
+
+
+class U8(int):
+    """A byte as Rhai's blob iterator yields it: a distinct ``u8`` type, not an ``INT``."""
 
     __slots__ = ()
 
@@ -150,6 +158,7 @@ _TYPE_NAMES: dict[type, str] = {
     bytearray: "blob",
     Timestamp: "timestamp",
     FnPtr: "Fn",
+    U8: "u8",
 }
 
 
@@ -302,6 +311,8 @@ def _compound(v: Any, t: type) -> str:
         return f"Fn({v.name})"
     if t is Timestamp:
         return "<timestamp>"
+    if t is U8:
+        return str(int(v))
     hook = getattr(v, "__rhai_display__", None)
     if hook is not None:
         return str(hook())
@@ -383,7 +394,7 @@ def iterate(v: Any) -> Any:
     """The Python iterable a ``for`` loop walks over; ``ErrorFor`` when not iterable.
 
     Arrays yield their elements (the compiler copies containers it binds),
-    strings chars, blobs ints, ranges ints. Iterators made by ``range()``,
+    strings chars, blobs ``U8`` bytes, ranges ints. Iterators made by ``range()``,
     ``chars()``, ``bits()``, ``keys()`` are returned as they are.
     """
     t = type(v)
@@ -394,7 +405,8 @@ def iterate(v: Any) -> Any:
     if t is str:
         return [Char(c) for c in v]
     if t is bytearray:
-        return list(v)
+        # Rhai's blob iterator yields `u8` values, which do not mix with INT arithmetic.
+        return [U8(b) for b in v]
     if t is RhaiIter:
         return v.it
     raise ErrorFor(f"For loop expects an iterable type but gets {type_name(v)}")

@@ -82,6 +82,9 @@ SCRIPTS = [
     ("let s = 0; for x in range(10, 1, -3) { s += x } s", 21),
     ("let s = 0.0; for x in range(0.0, 1.0, 0.25) { s += x } s", 1.5),
     ("5 in 1..5", False),
+    ("let s = 0; for x in blob(3, 7) { s += x.to_int() } s", 21),
+    ("let t = (); for x in blob(1) { t = type_of(x) } t", "u8"),
+    ("let s = (); for x in blob(1, 9) { s = x * x + x } s.to_string()", "90"),
     ("5 in 1..=5", True),
 ]
 
@@ -110,6 +113,9 @@ ERRORS = [
     ('parse_int("x")', "ErrorArithmetic"),
     ("range(1, 5, 0)", "ErrorInFunctionCall"),
     ("let m = #{a: 1}; for x in m {}", "ErrorFor"),
+    # iterating a blob yields u8 bytes, which do not mix with i64 (as in Rhai)
+    ("let s = 0; for x in blob(2, 1) { s += x } s", "ErrorFunctionNotFound"),
+    ("for x in blob(1, 200) { x + x }", "ErrorArithmetic"),
 ]
 
 

@@ -18,6 +18,7 @@ from picloud.rhai.errors import (
 )
 from picloud.rhai.values import (
     HOST_TYPE_NAMES,
+    U8,
     Char,
     FnPtr,
     RhaiRange,
@@ -118,6 +119,7 @@ def test_display_and_debug_forms(v: Any, display: str, debug: str) -> None:
         (RhaiRange(1, 2, True), "range="),
         (Timestamp(), "timestamp"),
         (FnPtr("f"), "Fn"),
+        (U8(1), "u8"),
     ],
 )
 def test_type_names(v: Any, name: str) -> None:
@@ -159,6 +161,7 @@ def test_iterate_over_iterables() -> None:
     assert list(iterate("ab")) == ["a", "b"]
     assert all(type(c) is Char for c in iterate("ab"))
     assert list(iterate(bytearray(b"\x01\x02"))) == [1, 2]
+    assert all(type(x) is U8 for x in iterate(bytearray(b"\x01")))  # Rhai yields u8, not i64
     assert list(iterate([1, 2])) == [1, 2]
     for bad in ({"a": 1}, 42, None):
         with pytest.raises(ErrorFor):

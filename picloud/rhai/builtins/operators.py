@@ -14,7 +14,7 @@ from typing import Any
 
 from picloud.rhai.builtins.registry import NOT_BUILTIN, Library
 from picloud.rhai.errors import ErrorArithmetic, RhaiError
-from picloud.rhai.values import Char, FnPtr, RhaiRange, Timestamp, deep_copy, to_display
+from picloud.rhai.values import U8, Char, FnPtr, RhaiRange, Timestamp, deep_copy, to_display
 
 __all__ = [
     "add",
@@ -47,6 +47,9 @@ __all__ = [
 _MIN = -(1 << 63)
 _MAX = (1 << 63) - 1
 _EPS = 2.220446049250313e-16
+_NON_NUMERIC = frozenset(
+    (bool, str, Char, type(None), list, dict, bytearray, Timestamp, RhaiRange, FnPtr)
+)
 _BUILTIN_TYPES = frozenset(
     (int, float, bool, str, Char, type(None), list, dict, bytearray, Timestamp, RhaiRange, FnPtr)
 )
@@ -341,6 +344,8 @@ def compare(a: Any, b: Any) -> Any:
         return NOT_BUILTIN
     if ta in _BUILTIN_TYPES and tb in _BUILTIN_TYPES:
         return None
+    if (ta is U8 and tb in _NON_NUMERIC) or (tb is U8 and ta in _NON_NUMERIC):
+        return None
     return NOT_BUILTIN
 
 
@@ -374,6 +379,8 @@ def eq(a: Any, b: Any) -> Any:
         return str.__eq__(a, b)
     if ta in _BUILTIN_TYPES and tb in _BUILTIN_TYPES:
         return False
+    if (ta is U8 and tb in _NON_NUMERIC) or (tb is U8 and ta in _NON_NUMERIC):
+        return False  # a numeric host type against a non-number compares unequal
     return NOT_BUILTIN
 
 
