@@ -28,6 +28,8 @@ import contextlib
 import itertools
 import os
 import re
+import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -108,15 +110,19 @@ def _wait_for(name: str, ping: Callable[[], Awaitable[None]]) -> str | None:
 
 
 @pytest.fixture(scope="session")
-def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+def services() -> Iterator[Services]:
     """Discover (or start embedded) PostgreSQL and Redis once per session."""
     database_url = os.environ.get("DATABASE_URL") or None
     redis_url = os.environ.get("REDIS_URL") or None
     embedded: EmbeddedServices | None = None
     problems: dict[str, str] = {}
+    embedded_dir: str | None = None
     if database_url is None or redis_url is None:
+        # Not under tmp_path_factory: pytest prunes old basetemp dirs, and a
+        # concurrent session would delete the data of our running server.
+        embedded_dir = tempfile.mkdtemp(prefix="picloud-embedded-")
         embedded = EmbeddedServices(
-            tmp_path_factory.mktemp("embedded"),
+            embedded_dir,
             postgres=database_url is None,
             redis=redis_url is None,
         )
@@ -143,6 +149,8 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     finally:
         if embedded is not None:
             embedded.stop()
+        if embedded_dir is not None:
+            shutil.rmtree(embedded_dir, ignore_errors=True)
 
 
 def _unavailable(services: Services, what: str) -> None:
