@@ -7,7 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request, Router, get
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotFoundException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -26,24 +29,33 @@ __all__ = ["create_app", "ROUTE_HANDLERS"]
 
 log = logging.getLogger("picloud.api")
 
-#: Every controller of the admin API; later issues append theirs here.
-ROUTE_HANDLERS: list[Any] = [
-    healthz,
-    readyz,
-    AuthController,
-    UsersController,
-    ApiKeysController,
-    AppsController,
-    EventsController,
-]
+#: Where Litestar's own schema router lives; the public document is /api/v1/openapi.json.
+_SCHEMA_ROUTER_PATH = "/api/v1/openapi"
+
+
+def _no_html_404(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    # Litestar's schema router answers unknown paths under it with an HTML
+    # page; refuse them here so the JSON error handler answers instead.
+    if handler.handler_name == "handle_schema_path_not_found":
+        raise NotFoundException()
+
+
+@get("/api/v1/openapi.json", include_in_schema=False, security=[])
+async def openapi_json(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """The OpenAPI document of the admin API."""
+    return request.app.openapi_schema.to_schema()
 
 
 def _openapi() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="PiCloud admin API",
         version=picloud.__version__,
-        path="/api/v1",
-        render_plugins=[JsonRenderPlugin(path="/openapi.json")],
+        path=_SCHEMA_ROUTER_PATH,
+        render_plugins=[JsonRenderPlugin()],
+        openapi_router=Router(
+            _SCHEMA_ROUTER_PATH, route_handlers=[], include_in_schema=False,
+            guards=[_no_html_404],
+        ),
         components=Components(
             security_schemes={
                 "bearer": SecurityScheme(
@@ -55,6 +67,19 @@ def _openapi() -> OpenAPIConfig:
         ),
         security=[{"bearer": []}],
     )
+
+
+#: Every controller of the admin API; later issues append theirs here.
+ROUTE_HANDLERS: list[Any] = [
+    openapi_json,
+    healthz,
+    readyz,
+    AuthController,
+    UsersController,
+    ApiKeysController,
+    AppsController,
+    EventsController,
+]
 
 
 @asynccontextmanager

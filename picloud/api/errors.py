@@ -89,8 +89,11 @@ def _on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[An
     status = exc.status_code
     code = _STATUS_CODES.get(status, "http_error" if status < 500 else "internal_error")
     message = exc.detail or "error"
-    if status == 400 and "JSON" in message:
+    if status == 400:
+        # Field-level problems arrive as ValidationException; a bare 400 from
+        # Litestar means the body itself could not be decoded, and bodies are JSON.
         code = "invalid_json"
+        message = f"request body is not valid JSON: {message}"
     elif status == 413:
         message = "request body too large"
     elif status == 404:
