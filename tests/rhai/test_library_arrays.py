@@ -227,6 +227,30 @@ def test_callbacks_accept_value_value_index_or_this(hide_arity: bool) -> None:
     assert call("index_of", [1, 2, 3, 2], fp(lambda x: x == 2, 1, **kw), 2) == 3
 
 
+def test_fast_caller_is_used_when_the_context_offers_one() -> None:
+    # Given a context with fast_caller / When sorting and mapping / Then calls skip ctx.call
+    class FastCtx(Ctx):
+        def fast_caller(self, fp: FnPtr, nargs: int) -> Any:
+            return fp.fn.f if fp.fn.n == nargs else None
+
+    ctx = FastCtx()
+    arr = [3, 1, 2]
+    call("sort", arr, fp(lambda a, b: a - b, 2), ctx=ctx)
+    assert arr == [1, 2, 3]
+    assert call("map", arr, fp(lambda x: -x, 1), ctx=ctx) == [-1, -2, -3]
+    assert call("reduce", arr, fp(lambda s, v: s + v, 2), 0, ctx=ctx) == 6
+    assert ctx.calls == 0
+
+
+@pytest.mark.parametrize("hide_arity", [False, True])
+def test_reduce_shapes(hide_arity: bool) -> None:
+    kw = {"hide_arity": hide_arity}
+    assert call("reduce", [1, 2, 3], fp(lambda s, v: (s or 0) + v, 2, **kw)) == 6
+    assert call("reduce", [1, 2, 3], fp(lambda s, v, i: (s or 0) + v * i, 3, **kw)) == 8
+    this_sum = fp(lambda box, s: (s or 0) + box[0], 1, uses_this=True, **kw)
+    assert call("reduce", [1, 2, 3], this_sum) == 6
+
+
 def test_reduce_passes_accumulator_then_value() -> None:
     sq = fp(lambda s, v: v * v if s is None else s + v * v, 2)
     assert call("reduce", [1, 2, 3], sq) == 14

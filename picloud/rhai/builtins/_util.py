@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from picloud.rhai.builtins.registry import NO_THIS, CallContext
@@ -9,12 +10,15 @@ from picloud.rhai.errors import ErrorArithmetic, ErrorBitFieldBounds, ErrorDataT
 from picloud.rhai.values import INT_MAX, FnPtr, RhaiRange
 
 __all__ = [
+    "acc_caller",
     "arith",
     "bit_index",
     "call_elem",
     "call_fn",
     "call_plain",
+    "direct",
     "is_fn_not_found",
+    "item_caller",
     "offset_len",
     "range_start_len",
     "too_large",
@@ -76,6 +80,62 @@ def is_fn_not_found(e: RhaiError, fp: FnPtr) -> bool:
 def call_fn(ctx: CallContext, fp: FnPtr, args: list[Any]) -> Any:
     """Call a function pointer with plain arguments."""
     return ctx.call(fp, args)
+
+
+def direct(ctx: Any, fp: FnPtr, nargs: int) -> Callable[..., Any]:
+    """A callable ``f(*args)`` for ``fp`` with ``nargs`` arguments and no ``this``.
+
+    Uses ``ctx.fast_caller(fp, nargs)`` when the context offers one (it may
+    skip per-call checks in hot loops such as ``sort``), else ``ctx.call``.
+    """
+    fast = getattr(ctx, "fast_caller", None)
+    if fast is not None:
+        f = fast(fp, nargs)
+        if f is not None:
+            return f  # type: ignore[no-any-return]
+    call = ctx.call
+
+    def via_call(*args: Any) -> Any:
+        return call(fp, list(args))
+
+    return via_call
+
+
+def item_caller(ctx: Any, fp: FnPtr) -> Callable[[Any, int], Any]:
+    """``h(item, index)`` calling ``fp`` the way ``map``/``filter``/… do, shape resolved once.
+
+    ``|x|`` gets the item, ``|x, i|`` item and index, ``||`` binds the item as
+    ``this``; when the arity is unknown each call tries the shapes in turn.
+    """
+    k = _arity(ctx, fp)
+    if k is None:
+        return lambda x, i: call_elem(ctx, fp, x, [], [i])
+    k -= len(fp.curry)
+    if k == 1:
+        f1 = direct(ctx, fp, 1)
+        return lambda x, i: f1(x)
+    if k == 2:
+        f2 = direct(ctx, fp, 2)
+        return f2
+    call = ctx.call
+    return lambda x, i: call(fp, [], x)
+
+
+def acc_caller(ctx: Any, fp: FnPtr) -> Callable[[Any, Any, int], Any]:
+    """``h(acc, item, index)`` calling a ``reduce`` function, shape resolved once."""
+    k = _arity(ctx, fp)
+    if k is None:
+        return lambda acc, x, i: call_elem(ctx, fp, x, [acc], [i], 1)
+    k -= len(fp.curry)
+    if k == 2:
+        f2 = direct(ctx, fp, 2)
+        return lambda acc, x, i: f2(acc, x)
+    if k == 3:
+        return direct(ctx, fp, 3)
+    call = ctx.call
+    if k == 1:
+        return lambda acc, x, i: call(fp, [acc], x)
+    return lambda acc, x, i: call(fp, [acc, i], x)
 
 
 def _arity(ctx: Any, fp: FnPtr) -> int | None:

@@ -11,9 +11,12 @@ import math
 from typing import Any
 
 from picloud.rhai.builtins._util import (
+    acc_caller,
     call_elem,
     call_plain,
+    direct,
     is_fn_not_found,
+    item_caller,
     offset_len,
     range_start_len,
     too_large,
@@ -211,11 +214,13 @@ def _for_each(ctx: CallContext, a: list[Any], fp: FnPtr) -> tuple[list[Any], Non
 
 
 def _map(ctx: CallContext, a: list[Any], fp: FnPtr) -> list[Any]:
-    return [call_elem(ctx, fp, x, [], [i]) for i, x in enumerate(a)]
+    h = item_caller(ctx, fp)
+    return [h(x, i) for i, x in enumerate(list(a))]
 
 
 def _filter(ctx: CallContext, a: list[Any], fp: FnPtr) -> list[Any]:
-    return [x for i, x in enumerate(list(a)) if _truthy(call_elem(ctx, fp, x, [], [i]))]
+    h = item_caller(ctx, fp)
+    return [x for i, x in enumerate(list(a)) if h(x, i) is True]
 
 
 def _eq_item(x: Any, v: Any) -> bool:
@@ -241,8 +246,9 @@ def _index_of_fn(ctx: CallContext, a: list[Any], fp: FnPtr, start: int = 0) -> i
     if not a:
         return -1
     s, _ = offset_len(len(a), start, 0)
+    h = item_caller(ctx, fp)
     for i in range(s, len(a)):
-        if _truthy(call_elem(ctx, fp, a[i], [], [i])):
+        if h(a[i], i) is True:
             return i
     return -1
 
@@ -256,19 +262,22 @@ def _find_map(ctx: CallContext, a: list[Any], fp: FnPtr, start: int = 0) -> Any:
     if not a:
         return None
     s, _ = offset_len(len(a), start, 0)
+    h = item_caller(ctx, fp)
     for i in range(s, len(a)):
-        v = call_elem(ctx, fp, a[i], [], [i])
+        v = h(a[i], i)
         if v is not None:
             return v
     return None
 
 
 def _some(ctx: CallContext, a: list[Any], fp: FnPtr) -> bool:
-    return any(_truthy(call_elem(ctx, fp, x, [], [i])) for i, x in enumerate(list(a)))
+    h = item_caller(ctx, fp)
+    return any(h(x, i) is True for i, x in enumerate(list(a)))
 
 
 def _all(ctx: CallContext, a: list[Any], fp: FnPtr) -> bool:
-    return all(_truthy(call_elem(ctx, fp, x, [], [i])) for i, x in enumerate(list(a)))
+    h = item_caller(ctx, fp)
+    return all(h(x, i) is True for i, x in enumerate(list(a)))
 
 
 def _dedup(a: list[Any]) -> tuple[list[Any], None]:
@@ -299,16 +308,18 @@ def _dedup_by(ctx: CallContext, a: list[Any], fp: FnPtr) -> tuple[list[Any], Non
 
 def _reduce(ctx: CallContext, a: list[Any], fp: FnPtr, initial: Any = None) -> Any:
     acc = initial
+    h = acc_caller(ctx, fp)
     for i, x in enumerate(list(a)):
-        acc = call_elem(ctx, fp, x, [acc], [i], 1)
+        acc = h(acc, x, i)
     return acc
 
 
 def _reduce_rev(ctx: CallContext, a: list[Any], fp: FnPtr, initial: Any = None) -> Any:
     acc = initial
     items = list(a)
+    h = acc_caller(ctx, fp)
     for i in range(len(items) - 1, -1, -1):
-        acc = call_elem(ctx, fp, items[i], [acc], [i], 1)
+        acc = h(acc, items[i], i)
     return acc
 
 
@@ -320,9 +331,10 @@ def _drain_fn(ctx: CallContext, a: list[Any], fp: FnPtr) -> tuple[list[Any], lis
     kept: list[Any] = []
     out: list[Any] = []
     items = list(a)
+    h = item_caller(ctx, fp)
     try:
         for i, x in enumerate(items):
-            (out if _truthy(call_elem(ctx, fp, x, [], [i])) else kept).append(x)
+            (out if h(x, i) is True else kept).append(x)
     except BaseException:
         a[:] = kept + items[len(kept) + len(out) :]
         raise
@@ -334,9 +346,10 @@ def _retain_fn(ctx: CallContext, a: list[Any], fp: FnPtr) -> tuple[list[Any], li
     kept: list[Any] = []
     out: list[Any] = []
     items = list(a)
+    h = item_caller(ctx, fp)
     try:
         for i, x in enumerate(items):
-            (kept if _truthy(call_elem(ctx, fp, x, [], [i])) else out).append(x)
+            (kept if h(x, i) is True else out).append(x)
     except BaseException:
         a[:] = kept + items[len(kept) + len(out) :]
         raise
@@ -379,20 +392,20 @@ def sort_by(ctx: CallContext, a: list[Any], fp: FnPtr) -> None:
     """Stable sort with a comparator returning an int (or bool: true = less)."""
     if len(a) <= 1:
         return
+    f = direct(ctx, fp, 2)
 
     def cmp(x: Any, y: Any) -> int:
         try:
-            v = ctx.call(fp, [x, y])
+            v = f(x, y)
         except RhaiError as e:
             if not e.catchable:
                 raise
             return 0  # Rhai ignores a failing comparator
-        t = type(v)
-        if t is int:
-            return int(v > 0) - int(v < 0)
-        if t is bool:
-            return -1 if v else 1
-        return 0
+        if type(v) is int:
+            return v  # only its sign matters to the sort
+        if v is True:
+            return -1
+        return 1 if v is False else 0
 
     a.sort(key=functools.cmp_to_key(cmp))
 
