@@ -750,6 +750,7 @@ class ExprParser:
         # A closure body gets Rhai's fresh settings: function scope, no loop, no strict mode
         # (captures are checked against the enclosing scope below), engine-level options.
         saved = self.save_flags()
+        expression_only = self.disallow_stmts
         self.state = inner
         self.fn_scope = True
         self.closure_scope = True
@@ -759,7 +760,18 @@ class ExprParser:
         self.strict = False
         self.restore_engine_options()
         try:
-            stmt, _ = self.parse_stmt(self.level_up(lv, start))
+            if expression_only:
+                # Expression API: the body is one expression (rhai.rs would accept any
+                # statement here, e.g. `|| let y = 1`; the expression API promises none).
+                self.stmt_expr = self.loop_expr = False
+                lv = self.level_up(lv, start)
+                if toks[self.p][0] == "{":
+                    body_expr: n.Expr = self.parse_block(self.level_up(lv))
+                else:
+                    body_expr = self.parse_expr(lv)
+                stmt: n.Stmt | None = n.ExprStmt(body_expr.pos, body_expr)
+            else:
+                stmt, _ = self.parse_stmt(self.level_up(lv, start))
         finally:
             self.state = outer
             self.restore_flags(saved)

@@ -283,8 +283,13 @@ class Parser(ExprParser):
         pos = self.pos_of(tok)
         lv = self.level_up(lv, tok)
         if self.disallow_stmts:
-            # Expression-only mode: a block holds exactly one expression.
-            stmt = self.parse_expr_stmt(lv)
+            # Expression-only mode: a block holds exactly one expression. (rhai.rs would take
+            # an assignment here; the expression API promises none anywhere, so we refuse it.)
+            expr = self.parse_expr(lv)
+            tok = toks[self.p]
+            if tok[0] == "=" or tok[0] in _OP_ASSIGN:
+                self.unexpected(tok)
+            stmt = n.ExprStmt(expr.pos, expr)
             close = toks[self.p]
             if close[0] != "}":
                 self.missing("{", "to start a statement block", close)

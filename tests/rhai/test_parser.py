@@ -235,6 +235,9 @@ def test_expression_mode_accepts_plain_expressions() -> None:
     """Given eval_expression-style input, then if/switch with expression branches and closures parse."""
     script = parse("if x > 0 { 42 } else { switch x { 0 => 1, _ => [1].map(|v| v * 2) } }", expression_only=True)
     assert len(script.statements) == 1
+    assert stmts("[1].map(|v| { v * 2 }).reduce(|a, v| if a > v { a } else { v }, 0)", expression_only=True) == (
+        "(.reduce (.map [1] (|v| {(* v 2)} captures=)) (|a,v| (if (> a v) {a} {v}) captures=) 0)"
+    )
 
 
 ERRORS = [
@@ -304,7 +307,10 @@ def test_parse_errors_have_rhai_kind_and_position(
 @pytest.mark.parametrize(
     "src",
     ["40 + 2;", "40 + { 2 }", "x = 42", "let x = 42", "do { 1 } while x", "if x { let y = 1; y } else { 2 }",
-     "|x| {}", "[1].map(|x| { let r = 2; x * r })", "switch x { 1 => { 2 } }"],
+     "|x| {}", "[1].map(|x| { let r = 2; x * r })", "switch x { 1 => { 2 } }",
+     # Stricter than rhai.rs, which accepts these two forms through its statement parser.
+     "if c { x = 1 } else { 2 }", "[1].map(|x| x = 1)", "|| let y = 1", "|| loop { break 1; }",
+     "|| { x += 1 }"],
 )
 def test_expression_mode_rejects_statements(src: str) -> None:
     """Given eval_expression input with statements, blocks, `;` or assignments, then it is a parse error."""
