@@ -370,10 +370,22 @@ def _sizes(items: Any, is_map: bool = False) -> tuple[int, int, int]:
 def deep_copy(v: Any) -> Any:
     """A copy with value semantics: nested arrays, maps and blobs are copied."""
     t = type(v)
-    if t is list:
-        return [deep_copy(x) if type(x) in _MUTABLE else x for x in v]
+    # Shallow C-level copies first; nested containers are rare, so look for them after.
     if t is dict:
-        return {k: deep_copy(x) if type(x) in _MUTABLE else x for k, x in v.items()}
+        d = v.copy()
+        for x in d.values():
+            if type(x) in _MUTABLE:
+                for k, y in d.items():
+                    if type(y) in _MUTABLE:
+                        d[k] = deep_copy(y)
+                break
+        return d
+    if t is list:
+        out = v.copy()
+        for x in out:
+            if type(x) in _MUTABLE:
+                return [deep_copy(y) if type(y) in _MUTABLE else y for y in v]
+        return out
     if t is bytearray:
         return bytearray(v)
     return v
