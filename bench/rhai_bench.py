@@ -30,32 +30,38 @@ def bench_dir() -> Path:
     return base / "rhai-bench"
 
 
-def time_rhai(engine: Engine, source: str, runs: int) -> tuple[float, Any]:
-    """Median milliseconds of ``runs`` evaluations of a compiled script."""
+def time_pair(engine: Engine, source: str, twin: Path, runs: int) -> tuple[float, float, Any, str]:
+    """Median ms of our run and of the ``.py`` twin, interleaved so both see the same load.
+
+    Our time excludes compiling; the twin's module is loaded once and its
+    ``run()`` timed with stdout suppressed.
+    """
     ast = engine.compile(source)
     result = engine.eval_ast(ast)  # warm-up: compiles the code object, fills caches
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        engine.eval_ast(ast)
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times), result
-
-
-def time_python(path: Path, runs: int) -> float:
-    """Median milliseconds of the ``.py`` twin's ``run()`` (module loaded once, output dropped)."""
-    code = compile(path.read_text(encoding="utf-8"), str(path), "exec")
+    code = compile(twin.read_text(encoding="utf-8"), str(twin), "exec")
     ns: dict[str, Any] = {"__name__": "rhai_bench_twin"}
     exec(code, ns)  # noqa: S102 - our own benchmark twin from the project docs
     run = ns["run"]
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        expected = run()
+    ours, theirs = [], []
     with contextlib.redirect_stdout(io.StringIO()):
-        run()
-        times = []
         for _ in range(runs):
             t0 = time.perf_counter()
+            engine.eval_ast(ast)
+            ours.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
             run()
-            times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
+            theirs.append((time.perf_counter() - t0) * 1000)
+    same = "ok" if _same(result, expected) else f"MISMATCH {result!r} != {expected!r}"
+    return statistics.median(ours), statistics.median(theirs), result, same
+
+
+def _same(ours: Any, theirs: Any) -> bool:
+    if isinstance(ours, list) and isinstance(theirs, list):
+        return len(ours) == len(theirs) and all(_same(a, b) for a, b in zip(ours, theirs))
+    return type(ours) is type(theirs) and ours == theirs
 
 
 def rust_ratios(d: Path) -> dict[str, float]:
@@ -87,13 +93,12 @@ def main(argv: list[str] | None = None) -> int:
         name = rhai.stem
         if args.names and name not in args.names:
             continue
-        ours, _ = time_rhai(engine, rhai.read_text(encoding="utf-8"), args.runs)
-        cpy = time_python(rhai.with_suffix(".py"), args.runs)
-        rows.append((name, ours, cpy, ours / cpy, rust.get(name, float("nan"))))
+        ours, cpy, _, same = time_pair(engine, rhai.read_text(encoding="utf-8"), rhai.with_suffix(".py"), args.runs)
+        rows.append((name, ours, cpy, ours / cpy, rust.get(name, float("nan")), same))
     print(f"{'benchmark':<15} {'ours ms':>9} {'CPython ms':>11} {'our ratio':>10} {'Rust ratio':>11}  verdict")
-    for name, ours, cpy, ratio, rr in rows:
+    for name, ours, cpy, ratio, rr, same in rows:
         verdict = "faster than Rust" if ratio < rr else "slower than Rust"
-        print(f"{name:<15} {ours:>9.1f} {cpy:>11.1f} {ratio:>10.2f} {rr:>11.2f}  {verdict}")
+        print(f"{name:<15} {ours:>9.1f} {cpy:>11.1f} {ratio:>10.2f} {rr:>11.2f}  {verdict} ({same})")
     if rows:
         gm = math.exp(sum(math.log(r[3]) for r in rows) / len(rows))
         gr = math.exp(sum(math.log(r[4]) for r in rows) / len(rows))

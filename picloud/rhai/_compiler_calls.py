@@ -6,6 +6,7 @@ from typing import Any
 
 from picloud.rhai import nodes as N
 from picloud.rhai._compiler_expr import is_lvalue
+from picloud.rhai._compiler_fast import FAST_METHODS
 from picloud.rhai.values import FnPtr
 
 __all__ = ["fn_call", "method_call"]
@@ -84,6 +85,8 @@ def method_call(c: Any, n: N.MethodCall) -> str:
     key = (n.name, len(n.args))
     script = c.fn_py.get(key)
     target = n.target
+    if n.name == "to_float" and not n.args and script is None and (c.static_int(target) or c.static_float(target)):
+        return f"float({c.expr(target)})"
     if n.name == "is_shared" and not n.args and isinstance(target, N.Variable) and not target.namespace:
         var = c.lookup(target.name)
         if var is not None:
@@ -107,6 +110,8 @@ def method_call(c: Any, n: N.MethodCall) -> str:
         c.emit(f"{r} = _h_callsm(st, d, {script}, {a}, {p}, {const})")
     elif n.name == "call":
         c.emit(f"{r} = _h_callcall(st, d, {a}, {p})")
+    elif n.name in FAST_METHODS and n.args:
+        c.emit(f"{r} = _h_arraym(st, d, {k}, {a}, {p}, {const})")
     else:
         c.emit(f"{r} = _h_callm(st, d, {k}, {a}, {p}, {const})")
     if lv is not None:

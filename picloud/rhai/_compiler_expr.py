@@ -34,7 +34,7 @@ _JUMPS = (N.Break, N.Continue, N.Return, N.Throw)
 class Var:
     """A compile-time variable: its Python name and whether it is boxed or constant."""
 
-    __slots__ = ("name", "py", "shared", "const", "is_int")
+    __slots__ = ("name", "py", "shared", "const", "is_int", "is_float")
 
     def __init__(self, name: str, py: str, shared: bool, const: bool) -> None:
         self.name = name
@@ -42,6 +42,7 @@ class Var:
         self.shared = shared
         self.const = const
         self.is_int = False
+        self.is_float = False
 
     @property
     def read(self) -> str:
@@ -460,6 +461,8 @@ class ExprCompiler:
     def x_Unary(self, n: N.Unary) -> str:
         p = self.pos(n)
         a = self.atom_expr(n.operand)
+        if n.op == "-" and self.static_float(n.operand):
+            return f"(-{a})"
         if n.op == "-" and self.static_int(n.operand):
             return f"(-{a} if {a} != -0x8000000000000000 else _h_un_neg(st, {a}, {p}))"
         if n.op == "-":
@@ -484,9 +487,31 @@ class ExprCompiler:
             return f"_h_contains(st, {b}, {a}, {p})"
         if op == "!in":
             return f"(not _h_contains(st, {b}, {a}, {p}))"
+        single = self.single_use(op, n.lhs, n.rhs)
+        if single is not None:
+            return single(a, b)
         a = self.atom(a)
         b = self.atom(b)
         return self.arith(op, a, b, p, rhs_node=n.rhs, lhs_node=n.lhs)
+
+    def single_use(self, op: str, lhs: Any, rhs: Any) -> Any:
+        """A code builder for typed operations that use each operand once (no temps needed)."""
+        li, ri = self.static_int(lhs), self.static_int(rhs)
+        if li and ri:
+            if op in ("+", "-", "*"):
+                def build(a: str, b: str) -> str:
+                    r = self.tmp("r")
+                    return (f"({r} if -0x8000000000000000 <= ({r} := {a} {op} {b}) <= 0x7fffffffffffffff "
+                            f"else _h_raise(_h_ovf({self.const(op)}, '', '', {self.pos(lhs)})))")
+                return build
+            if op in ("&", "|", "^") or op in _CMP:
+                return lambda a, b: f"({a} {op} {b})"
+            return None
+        lf, rf = self.static_float(lhs), self.static_float(rhs)
+        if (lf and (rf or ri)) or (rf and li):
+            if op in ("+", "-", "*") or op in _CMP:
+                return lambda a, b: self.float_arith(op, a, b, "None")
+        return None
 
     def static_int(self, node: Any) -> bool:
         """Whether ``node`` is known at compile time to produce an INT (or fail)."""
@@ -502,6 +527,41 @@ class ExprCompiler:
         if isinstance(node, N.Binary):
             return node.op in _ARITH and self.static_int(node.lhs) and self.static_int(node.rhs)
         return False
+
+    def static_float(self, node: Any) -> bool:
+        """Whether ``node`` is known at compile time to produce a FLOAT (or fail)."""
+        if isinstance(node, N.FloatLit):
+            return True
+        if isinstance(node, N.Variable):
+            if node.namespace:
+                return False
+            v = self.lookup(node.name)
+            return v is not None and v.is_float and not v.shared
+        if isinstance(node, N.Unary):
+            return node.op in ("-", "+") and self.static_float(node.operand)
+        if isinstance(node, N.Binary):
+            if node.op not in ("+", "-", "*", "/", "%", "**"):
+                return False
+            lf, rf = self.static_float(node.lhs), self.static_float(node.rhs)
+            return (lf and (rf or self.static_int(node.rhs))) or (rf and self.static_int(node.lhs))
+        if isinstance(node, N.MethodCall):
+            return (node.name == "to_float" and not node.args and node.name not in self.fn_names
+                    and (self.static_int(node.target) or self.static_float(node.target)))
+        return False
+
+    def float_arith(self, op: str, a: str, b: str, p: str) -> str | None:
+        """Guard-free code for an operator on two numbers, at least one a FLOAT."""
+        slow = f"_h_op_{_FAST[op]}(st, {a}, {b}, {p})"
+        if op in ("+", "-", "*"):
+            return f"({a} {op} {b})"
+        if op == "/":
+            return f"(({a} / {b}) if {b} else {slow})"
+        if op in _CMP:
+            test = {"==": "-_h_EPS <= {d} <= _h_EPS", "!=": "not -_h_EPS <= {d} <= _h_EPS",
+                    "<": "{d} < -_h_EPS", "<=": "{d} <= _h_EPS", ">": "{d} > _h_EPS",
+                    ">=": "{d} >= -_h_EPS"}[op]
+            return "(" + test.format(d=f"_h_fcmp({a}, {b})") + ")"
+        return None
 
     def int_arith(self, op: str, a: str, b: str, p: str, bval: int | None) -> str | None:
         """Guard-free code for an operator on two values known to be INTs."""
@@ -532,6 +592,12 @@ class ExprCompiler:
             fast_int = self.int_arith(op, a, b, p, bval)
             if fast_int is not None:
                 return fast_int
+        if lhs_node is not None and rhs_node is not None:
+            lf, rf = self.static_float(lhs_node), self.static_float(rhs_node)
+            if (lf and (rf or self.static_int(rhs_node))) or (rf and self.static_int(lhs_node)):
+                fast_float = self.float_arith(op, a, b, p)
+                if fast_float is not None:
+                    return fast_float
         guard = f"type({a}) is int" if bint else f"type({a}) is type({b}) is int"
         fname = _FAST[op]
         if assign and op in ("+", "-"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from picloud.rhai import builtins as B
+from picloud.rhai._compiler_fast import array_method
 from picloud.rhai import errors as E
 from picloud.rhai import runtime as R
 from picloud.rhai.builtins.registry import NOT_BUILTIN
@@ -238,10 +239,13 @@ HELPERS: dict[str, Any] = {
     "_h_display": to_display,
     "_h_mkfnptr": R.make_fnptr,
     "_h_callcall": R.call_call,
+    "_h_EPS": 2.220446049250313e-16,
+    "_h_arraym": array_method,
 }
 
 for _sym, _fast in B.BINARY_OPS.items():
     HELPERS["_h_op_" + _fast.__name__] = _binop(_sym, _fast)
+HELPERS["_h_fcmp"] = _fcmp
 HELPERS["_h_op_add_assign"] = _binop("+=", B.add_assign)
 HELPERS["_h_op_sub_assign"] = _binop("-=", B.sub_assign)
 _TESTS = {

@@ -21,7 +21,8 @@ from typing import Any
 from picloud.rhai import nodes as N
 from picloud.rhai import runtime as R
 from picloud.rhai._compiler_expr import ExprCompiler, Var
-from picloud.rhai._compiler_types import int_names
+from picloud.rhai._compiler_fast import sort_hint
+from picloud.rhai._compiler_types import float_names, int_names
 from picloud.rhai.errors import ErrorParsing, Position
 from picloud.rhai.options import EngineOptions
 
@@ -61,6 +62,7 @@ class FnCtx:
         self.top_decls: list[tuple[str, Var]] = []
         self.restores: list[list[str]] = [[]]
         self.ints: set[str] = set()
+        self.floats: set[str] = set()
 
 
 def _ident(name: str) -> str:
@@ -84,6 +86,7 @@ class Compiler(ExprCompiler):
         self.out: list[str] = []
         self.n = 0
         self.fn_names = {f.name for f in script.functions}
+        self.fn_names_frozen = frozenset(self.fn_names)
         self.fn_arities = {(f.name, len(f.params)) for f in script.functions}
         self.fx: FnCtx = FnCtx("main", set())
         self.capture_targets: set[tuple[str, int]] = set()
@@ -173,6 +176,7 @@ class Compiler(ExprCompiler):
         fx = self.fx
         v = Var(name, f"l{self.n}_{name}", name in fx.shared, const)
         v.is_int = name in fx.ints
+        v.is_float = name in fx.floats
         fx.blocks[-1][name] = v
         if fx.kind == "main" and len(fx.blocks) == 2:
             fx.top_decls.append((name, v))
@@ -197,7 +201,9 @@ class Compiler(ExprCompiler):
         """Start generating a new Python function (saved context is returned)."""
         saved = self.fx
         self.fx = FnCtx(kind, shared_names(body) | set(extra))
-        self.fx.ints = int_names(body, list(params) + list(extra), self.fx.shared)
+        self.fx.ints = int_names(body, list(params) + list(extra), self.fx.shared, self.fn_names_frozen)
+        self.fx.floats = float_names(body, list(params) + list(extra), self.fx.shared, self.fx.ints,
+                                     self.fn_names_frozen)
         self.fx.blocks.append({})
         return saved
 
@@ -206,6 +212,7 @@ class Compiler(ExprCompiler):
         saved = self.begin_fn("capture" if capture else "fn", f.body, params=f.params)
         if capture:
             self.fx.ints = set()
+            self.fx.floats = set()
         params = [self.declare(p) for p in f.params]
         if capture:
             self.fx.kind = "capture"
@@ -274,6 +281,9 @@ class Compiler(ExprCompiler):
         self.out.append(f"def {pyname}({sig}):")
         self.out.extend(fx.lines)
         self.out.append("")
+        hint = sort_hint(c)
+        if hint:
+            self.out.append(f"{pyname}.sort_hint = {hint}")
         for ov in cells:
             if not ov.shared:
                 # A capture the pre-pass could not see (e.g. from eval): box it now.
@@ -284,7 +294,9 @@ class Compiler(ExprCompiler):
     def main(self) -> None:
         """Generate the top-level function."""
         self.fx = FnCtx("main", shared_names(self.script))
-        self.fx.ints = int_names(self.script.statements, [], self.fx.shared)
+        self.fx.ints = int_names(self.script.statements, [], self.fx.shared, self.fn_names_frozen)
+        self.fx.floats = float_names(self.script.statements, [], self.fx.shared, self.fx.ints,
+                                     self.fn_names_frozen)
         self.fx.blocks.append({})
         self.emit("try:")
         self.fx.indent += 1

@@ -449,6 +449,15 @@ def call_call(st: RunState, d: int, args: list[Any], pos: Position) -> Any:
         target = fp.fn
         if type(target) is Closure and not fp.curry and len(args) - 1 == target.arity and target.unit is st.unit:
             return target.pyfn(st, None, d + 1, *target.cells, *args[1:])
+        if target is None and st.unit is not None:
+            curry = fp.curry
+            sf = st.unit.fns.get((fp.name, len(args) - 1 + len(curry)))
+            if sf is not None:
+                if d > st.max_depth:
+                    raise E.ErrorStackOverflow("Stack overflow", pos)
+                if curry:
+                    return sf.pyfn(st, None, d + 1, *curry, *args[1:])
+                return sf.pyfn(st, None, d + 1, *args[1:])
         return call_ptr(st, d, fp, args[1:], None, pos)
     return call_method(st, d, "call", args, pos, False)
 
