@@ -8,7 +8,7 @@ same error kind at the same token.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from picloud.rhai import nodes as n
 from picloud.rhai.errors import ErrorParsing, Position
@@ -182,14 +182,16 @@ class ExprParser:
         pos = tok_or_pos if isinstance(tok_or_pos, Position) else self.pos_of(tok_or_pos)
         raise ErrorParsing(kind, message, pos, *args)
 
-    def lex_fail(self, lex_error: str, message: str, tok_or_pos: Token | Position, *args: Any) -> NoReturn:
+    def lex_fail(
+        self, lex_error: str, message: str, tok_or_pos: Token | Position, *args: Any
+    ) -> NoReturn:
         """Raise a ``BadInput`` parse error carrying a lexer error kind."""
         pos = tok_or_pos if isinstance(tok_or_pos, Position) else self.pos_of(tok_or_pos)
         raise ErrorParsing("BadInput", message, pos, *args, lex_error=lex_error)
 
     def raise_token_error(self, tok: Token) -> NoReturn:
         """Raise the lexer error an ``ERR`` token carries."""
-        parse_error, lex_error, message = tok[1]  # type: ignore[misc]
+        parse_error, lex_error, message = cast("tuple[str, str | None, str]", tok[1])
         raise ErrorParsing(parse_error, message, self.pos_of(tok), lex_error=lex_error)
 
     def missing(self, token: str, what: str, tok: Token) -> NoReturn:
@@ -210,7 +212,9 @@ class ExprParser:
     def level_up(self, lv: int, tok: Token | None = None) -> int:
         """One more nesting level; ``ExprTooDeep`` past the current limit."""
         if self.max_depth and lv >= self.max_depth:
-            self.fail("ExprTooDeep", "Expression exceeds maximum complexity", tok or self.toks[self.p])
+            self.fail(
+                "ExprTooDeep", "Expression exceeds maximum complexity", tok or self.toks[self.p]
+            )
         return lv + 1
 
     def match(self, kind: str) -> bool:
@@ -305,7 +309,9 @@ class ExprParser:
             nxt = toks[self.p]
             if kind == "??" and nxt[0] in _JUMP_KEYWORDS:
                 stmt, _ = self.parse_stmt(lv)
-                if not isinstance(stmt, n.ExprStmt):  # pragma: no cover - jumps are expression statements
+                if not isinstance(
+                    stmt, n.ExprStmt
+                ):  # pragma: no cover - jumps are expression statements
                     self.unexpected(nxt)
                 rhs: n.Expr = stmt.expr
             elif (kind == ".." or kind == "..=") and nxt[0] in _RANGE_OPEN_END:
@@ -423,7 +429,9 @@ class ExprParser:
             expr = self.parse_switch(self.level_up(lv, tok))
         elif (kind == "|" or kind == "||") and self.anon_fn and not (kind == "|" and self.no_pipe):
             if self.max_functions is not None and self.fn_count >= self.max_functions:
-                self.fail("TooManyFunctions", "Number of functions defined exceeds maximum limit", tok)
+                self.fail(
+                    "TooManyFunctions", "Number of functions defined exceeds maximum limit", tok
+                )
             expr = self.parse_anon_fn(lv)
         elif kind == RESERVED:
             self.p += 1
@@ -432,7 +440,9 @@ class ExprParser:
                 expr = n.Variable(pos, word)
             elif word == "this":
                 if not self.fn_scope:
-                    self.lex_fail("ImproperSymbol", "'this' can only be used in functions", tok, "this")
+                    self.lex_fail(
+                        "ImproperSymbol", "'this' can only be used in functions", tok, "this"
+                    )
                 expr = n.ThisExpr(pos)
             else:
                 self.reserved(tok)
@@ -465,7 +475,12 @@ class ExprParser:
                     if lhs.namespace:
                         if nxt[0] in ("(", "()"):
                             self.lex_fail("UnexpectedInput", "Unexpected '!'", tok, "!")
-                        self.lex_fail("ImproperSymbol", "'!' cannot be used to call module functions", tok, "!")
+                        self.lex_fail(
+                            "ImproperSymbol",
+                            "'!' cannot be used to call module functions",
+                            tok,
+                            "!",
+                        )
                     if nxt[0] not in ("(", "()"):
                         self.missing("(", "to start arguments list of function call", nxt)
                     self.p += 1
@@ -505,7 +520,9 @@ class ExprParser:
             self.lex_fail("ImproperSymbol", "Invalid symbol encountered: '::'", nxt, "::")
         if nxt[0] == "(" or nxt[0] == "()":
             self.p += 1
-            call = self.parse_fn_call(self.level_up(lv, tok), n.Variable(pos, name), nxt[0] == "()", capture=False)
+            call = self.parse_fn_call(
+                self.level_up(lv, tok), n.Variable(pos, name), nxt[0] == "()", capture=False
+            )
             return n.MethodCall(pos, lhs, name, call.args, safe)
         if nxt[0] == "!":
             self.p += 1
@@ -513,9 +530,13 @@ class ExprParser:
             if after[0] not in ("(", "()"):
                 self.missing("(", "to start arguments list of function call", after)
             self.p += 1
-            self.parse_fn_call(self.level_up(lv, tok), n.Variable(pos, name), after[0] == "()", capture=True)
+            self.parse_fn_call(
+                self.level_up(lv, tok), n.Variable(pos, name), after[0] == "()", capture=True
+            )
             self.fail(
-                "MalformedCapture", "method-call style does not support running within the caller's scope", pos
+                "MalformedCapture",
+                "method-call style does not support running within the caller's scope",
+                pos,
             )
         if kind == RESERVED:
             # A callable reserved word used as a property (`x.type_of`) is still reserved.
@@ -523,7 +544,13 @@ class ExprParser:
         return n.Property(pos, lhs, name, safe)
 
     def parse_fn_call(
-        self, lv: int, callee: n.Variable, no_args: bool, *, capture: bool, ns_pos: Position | None = None
+        self,
+        lv: int,
+        callee: n.Variable,
+        no_args: bool,
+        *,
+        capture: bool,
+        ns_pos: Position | None = None,
     ) -> n.FnCall:
         """Arguments after ``name(``; trailing comma allowed."""
         toks = self.toks
@@ -535,7 +562,9 @@ class ExprParser:
                 self.p += 1
             else:
                 if tok[0] == EOF:
-                    self.missing(")", f"to close the arguments list of this function call '{name}'", tok)
+                    self.missing(
+                        ")", f"to close the arguments list of this function call '{name}'", tok
+                    )
                 if tok[0] == ERR:
                     self.raise_token_error(tok)
                 lv = self.level_up(lv, tok)
@@ -551,7 +580,9 @@ class ExprParser:
                         self.p += 1
                         continue
                     if kind == EOF:
-                        self.missing(")", f"to close the arguments list of this function call '{name}'", tok)
+                        self.missing(
+                            ")", f"to close the arguments list of this function call '{name}'", tok
+                        )
                     self.missing(",", f"to separate the arguments to function call '{name}'", tok)
         if callee.namespace:
             self.check_module(callee.namespace, ns_pos or callee.pos)
@@ -574,7 +605,11 @@ class ExprParser:
                 return
             what = self._index_type_name(idx, map_target=True)
             if what:
-                self.fail("MalformedIndexExpr", f"Object map expects string index, not {what}", start_pos(idx))
+                self.fail(
+                    "MalformedIndexExpr",
+                    f"Object map expects string index, not {what}",
+                    start_pos(idx),
+                )
         elif isinstance(lhs, (n.IntLit, n.ArrayLit, n.StringLit, n.InterpolatedString)):
             if isinstance(idx, n.IntLit):
                 return
@@ -656,7 +691,12 @@ class ExprParser:
             if kind == IDENT or kind == STR:
                 key = str(tok[1])
                 if key in seen:
-                    self.fail("DuplicatedProperty", f"Duplicated property for object map literal: {key}", tok, key)
+                    self.fail(
+                        "DuplicatedProperty",
+                        f"Duplicated property for object map literal: {key}",
+                        tok,
+                        key,
+                    )
             elif kind == ISTR:
                 self.fail("PropertyExpected", "Expecting name of a property", tok)
             elif kind == RESERVED and is_valid_identifier(str(tok[1])):
@@ -670,7 +710,9 @@ class ExprParser:
             colon = toks[self.p]
             self.p += 1
             if colon[0] != ":":
-                self.missing(":", f"to follow the property '{key}' in this object map literal", colon)
+                self.missing(
+                    ":", f"to follow the property '{key}' in this object map literal", colon
+                )
             if max_map and len(entries) >= max_map:
                 self.fail(
                     "LiteralTooLarge",
@@ -730,7 +772,13 @@ class ExprParser:
                 if kind == IDENT:
                     name = str(tok[1])
                     if name in params:
-                        self.fail("FnDuplicatedParam", f"Duplicated parameter {name} for function ", tok, "", name)
+                        self.fail(
+                            "FnDuplicatedParam",
+                            f"Duplicated parameter {name} for function ",
+                            tok,
+                            "",
+                            name,
+                        )
                     inner.stack.append((name, False))
                     params.append(name)
                 elif kind == ERR:
@@ -740,7 +788,9 @@ class ExprParser:
                 elif kind in _STANDARD_KEYWORDS:
                     self.fail("VariableExpected", "Expecting name of a variable", tok)
                 else:
-                    self.missing("|", "to close the parameters list of anonymous function or closure", tok)
+                    self.missing(
+                        "|", "to close the parameters list of anonymous function or closure", tok
+                    )
                 tok = toks[self.p]
                 self.p += 1
                 if tok[0] == "|":

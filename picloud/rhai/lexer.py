@@ -134,7 +134,9 @@ def is_valid_identifier(name: str) -> bool:
 class _LexFail(Exception):
     """Internal: a lexer error at a position (turned into an ``ERR`` token)."""
 
-    def __init__(self, lex_error: str, message: str, line: int, col: int, parse_error: str = "BadInput"):
+    def __init__(
+        self, lex_error: str, message: str, line: int, col: int, parse_error: str = "BadInput"
+    ):
         super().__init__(message)
         self.token: Token = (ERR, (parse_error, lex_error, message), line, col)
 
@@ -142,7 +144,7 @@ class _LexFail(Exception):
 class _Lexer:
     """One tokenizing pass over a source string."""
 
-    __slots__ = ("src", "n", "i", "line", "line_start", "out", "disabled", "max_str", "interp")
+    __slots__ = ("disabled", "i", "interp", "line", "line_start", "max_str", "n", "out", "src")
 
     def __init__(self, src: str, disabled: frozenset[str], max_string_size: int) -> None:
         self.src = src
@@ -230,7 +232,9 @@ class _Lexer:
                     emit(RESERVED, word, line, col)
                 elif c == "_" and word != "_":
                     # The tail is ASCII alphanumeric, so only a leading `_` makes a bad name.
-                    raise _LexFail("MalformedIdentifier", f"Variable name is not proper: '{word}'", line, col)
+                    raise _LexFail(
+                        "MalformedIdentifier", f"Variable name is not proper: '{word}'", line, col
+                    )
                 else:
                     append((IDENT, word, line, col))
                 continue
@@ -274,7 +278,9 @@ class _Lexer:
                 continue
             if c == '"':
                 self.i = i + 1
-                text, _ = self._string(i, '"', verbatim=False, continuation=True, interpolation=False)
+                text, _ = self._string(
+                    i, '"', verbatim=False, continuation=True, interpolation=False
+                )
                 append((STR, text, line, col))
                 continue
             if c == "`":
@@ -296,7 +302,9 @@ class _Lexer:
                 if cc == "'":
                     raise _LexFail("MalformedChar", "Invalid character: ''", line, col)
                 self.i = i + 1
-                text, _ = self._string(i, "'", verbatim=False, continuation=False, interpolation=False)
+                text, _ = self._string(
+                    i, "'", verbatim=False, continuation=False, interpolation=False
+                )
                 if len(text) != 1:
                     raise _LexFail("MalformedChar", f"Invalid character: '{text}'", line, col)
                 append((CHAR, text, line, col))
@@ -366,7 +374,9 @@ class _Lexer:
 
     def _backtick(self, start: int, line: int, col: int) -> None:
         """Lex (the rest of) a backtick string; at ``${`` emit ``ISTR`` and lex the block."""
-        text, interpolated = self._string(start, "`", verbatim=True, continuation=False, interpolation=True)
+        text, interpolated = self._string(
+            start, "`", verbatim=True, continuation=False, interpolation=True
+        )
         if interpolated:
             self.out.append((ISTR, text, line, col))
             # The `{` after `$` is lexed as a normal token and opens the block.
@@ -470,7 +480,9 @@ class _Lexer:
             if j >= n:
                 self.i = j
                 # Verbatim strings and a trailing continuation hit EOF "inside text": unterminated.
-                raise _LexFail("UnterminatedString", "Open string is not terminated", start_line, start_col)
+                raise _LexFail(
+                    "UnterminatedString", "Open string is not terminated", start_line, start_col
+                )
             ch = src[j]
             j += 1
             if interpolation and not escape:
@@ -522,7 +534,9 @@ class _Lexer:
                     skip_until = start_col + 1
                     continue
                 elif ch == "\n":
-                    raise _LexFail("UnterminatedString", "Open string is not terminated", start_line, start_col)
+                    raise _LexFail(
+                        "UnterminatedString", "Open string is not terminated", start_line, start_col
+                    )
                 elif ch == term:
                     result.append(term)
                 else:
@@ -534,7 +548,9 @@ class _Lexer:
                 continue
             if ch == "\n":
                 if not verbatim:
-                    raise _LexFail("UnterminatedString", "Open string is not terminated", start_line, start_col)
+                    raise _LexFail(
+                        "UnterminatedString", "Open string is not terminated", start_line, start_col
+                    )
                 self.newline_at(j - 1)
                 result.append("\n")
                 size += 1
@@ -560,7 +576,9 @@ class _Lexer:
         )
 
     def _bad_escape(self, seq: str, j: int) -> _LexFail:
-        return _LexFail("MalformedEscapeSequence", f"Invalid escape sequence: '{seq}'", self.line, self.col(j))
+        return _LexFail(
+            "MalformedEscapeSequence", f"Invalid escape sequence: '{seq}'", self.line, self.col(j)
+        )
 
     def _raw_string(self, start: int, line: int, col: int) -> None:
         """Lex ``#"..."#`` / ``##"..."##``: ends at a quote followed by as many ``#``."""
@@ -608,6 +626,8 @@ class _Lexer:
         self.i = j
 
 
-def tokenize(source: str, disabled_symbols: Iterable[str] = (), max_string_size: int = 0) -> list[Token]:
+def tokenize(
+    source: str, disabled_symbols: Iterable[str] = (), max_string_size: int = 0
+) -> list[Token]:
     """Tokenize ``source``; the list always ends with an ``EOF`` token (after at most one ``ERR``)."""
     return _Lexer(source, frozenset(disabled_symbols), max_string_size).run()

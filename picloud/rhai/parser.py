@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from picloud.rhai import nodes as n
-from picloud.rhai._parser_exprs import ExprParser, _NO_VALUE, is_constant, literal_value, start_pos
+from picloud.rhai._parser_exprs import _NO_VALUE, ExprParser, is_constant, literal_value, start_pos
 from picloud.rhai.errors import ErrorParsing, Position
 from picloud.rhai.lexer import EOF, ERR, IDENT, RESERVED, STR, tokenize
 from picloud.rhai.options import EngineOptions
@@ -29,7 +29,7 @@ _JUMPS = {"break": n.Break, "return": n.Return, "throw": n.Throw}
 class _State:
     """Per-function (or closure) parse state: declared variables and visible modules."""
 
-    __slots__ = ("stack", "frame_pointer", "externals", "imports", "global_imports")
+    __slots__ = ("externals", "frame_pointer", "global_imports", "imports", "stack")
 
     def __init__(self, global_imports: list[str]) -> None:
         self.stack: list[tuple[str, bool]] = []
@@ -216,7 +216,9 @@ class Parser(ExprParser):
         if kind == "try":
             return self.parse_try_catch(self.level_up(lv, tok)), True
         if kind == "let" or kind == "const":
-            return self.parse_let(self.level_up(lv, tok), constant=kind == "const", exported=False), False
+            return self.parse_let(
+                self.level_up(lv, tok), constant=kind == "const", exported=False
+            ), False
         if kind == "import":
             return self.parse_import(self.level_up(lv, tok)), False
         if kind == "export":
@@ -256,19 +258,30 @@ class Parser(ExprParser):
             if not lhs.namespace:
                 found, const = self.state.find(lhs.name)
                 if found and const:
-                    self.fail("AssignmentToConstant", f"Cannot assign to constant {lhs.name}", lhs.pos, lhs.name)
+                    self.fail(
+                        "AssignmentToConstant",
+                        f"Cannot assign to constant {lhs.name}",
+                        lhs.pos,
+                        lhs.name,
+                    )
             return n.Assign(op_pos, lhs, op, rhs)
         if isinstance(lhs, (n.Index, n.Property, n.MethodCall)):
             node: n.Expr = lhs
             while isinstance(node, (n.Index, n.Property, n.MethodCall)):
                 if isinstance(node, n.MethodCall):
-                    self.fail("AssignmentToInvalidLHS", "Expression cannot be assigned to", node.pos, "")
+                    self.fail(
+                        "AssignmentToInvalidLHS", "Expression cannot be assigned to", node.pos, ""
+                    )
                 node = node.target
             if not isinstance(node, (n.Variable, n.ThisExpr)):
-                self.fail("AssignmentToInvalidLHS", "Expression cannot be assigned to", node.pos, "")
+                self.fail(
+                    "AssignmentToInvalidLHS", "Expression cannot be assigned to", node.pos, ""
+                )
             return n.Assign(op_pos, lhs, op, rhs)
         if is_constant(lhs):
-            self.fail("AssignmentToConstant", "Cannot assign to a constant value", start_pos(lhs), "")
+            self.fail(
+                "AssignmentToConstant", "Cannot assign to a constant value", start_pos(lhs), ""
+            )
         if isinstance(lhs, (n.And, n.Or, n.Coalesce)) and op == "=":
             self.lex_fail("ImproperSymbol", "Possibly a typo of '=='?", op_pos, "=")
         self.fail("AssignmentToInvalidLHS", "Expression cannot be assigned to", lhs.pos, "")
@@ -289,12 +302,11 @@ class Parser(ExprParser):
             tok = toks[self.p]
             if tok[0] == "=" or tok[0] in _OP_ASSIGN:
                 self.unexpected(tok)
-            stmt = n.ExprStmt(expr.pos, expr)
             close = toks[self.p]
             if close[0] != "}":
                 self.missing("{", "to start a statement block", close)
             self.p += 1
-            return n.Block(pos, [stmt])
+            return n.Block(pos, [n.ExprStmt(expr.pos, expr)])
         state = self.state
         saved_fp = state.frame_pointer
         state.frame_pointer = len(state.stack)
@@ -401,7 +413,9 @@ class Parser(ExprParser):
                 self.missing(",", "after the iteration variable name", toks[self.p])
             counter, ctok = self.parse_var_name()
             if counter == name:
-                self.fail("DuplicatedVariable", f"Duplicated variable name: {counter}", ctok, counter)
+                self.fail(
+                    "DuplicatedVariable", f"Duplicated variable name: {counter}", ctok, counter
+                )
             if not self.match(")"):
                 self.missing(")", "to close the iteration variable", toks[self.p])
         else:
@@ -476,7 +490,11 @@ class Parser(ExprParser):
                 self.p += 1
                 if_tok = toks[self.p]
                 if if_tok[0] == "if":
-                    self.fail("WrongSwitchCaseCondition", "This switch case cannot have a condition", if_tok)
+                    self.fail(
+                        "WrongSwitchCaseCondition",
+                        "This switch case cannot have a condition",
+                        if_tok,
+                    )
             elif has_default:
                 self.fail("WrongSwitchDefaultCase", "Default switch case must be the last", def_tok)
             else:
@@ -522,7 +540,12 @@ class Parser(ExprParser):
                 for value in values:
                     const = literal_value(value)
                     if const is _NO_VALUE:
-                        self.fail("ExprExpected", "Expecting a literal expression", start_pos(value), "a literal")
+                        self.fail(
+                            "ExprExpected",
+                            "Expecting a literal expression",
+                            start_pos(value),
+                            "a literal",
+                        )
                     if isinstance(const, RhaiRange):
                         if const.start < const.stop:
                             ranges_seen = True
@@ -534,7 +557,9 @@ class Parser(ExprParser):
                         )
                     constants.append(const)
                 is_range = all(isinstance(c, RhaiRange) for c in constants)
-                cases.append(n.SwitchCase(start_pos(values[0]), values, constants, cond, body, is_range))
+                cases.append(
+                    n.SwitchCase(start_pos(values[0]), values, constants, cond, body, is_range)
+                )
             tok = toks[self.p]
             kind = tok[0]
             if kind == ",":
@@ -648,9 +673,19 @@ class Parser(ExprParser):
         key = (fn.name, len(fn.params), fn.this_type)
         if key in self.fn_keys:
             arity = len(fn.params)
-            count = "no parameters" if arity == 0 else "1 parameter" if arity == 1 else f"{arity} parameters"
+            count = (
+                "no parameters"
+                if arity == 0
+                else "1 parameter"
+                if arity == 1
+                else f"{arity} parameters"
+            )
             self.fail(
-                "FnDuplicatedDefinition", f"Function {fn.name} with {count} already exists", tok, fn.name, arity
+                "FnDuplicatedDefinition",
+                f"Function {fn.name} with {count} already exists",
+                tok,
+                fn.name,
+                arity,
             )
         self.fn_keys.add(key)
         self.fn_names.add(fn.name)
@@ -701,7 +736,11 @@ class Parser(ExprParser):
                     pname = str(ptok[1])
                     if pname in params:
                         self.fail(
-                            "FnDuplicatedParam", f"Duplicated parameter {pname} for function {name}", ptok, name, pname
+                            "FnDuplicatedParam",
+                            f"Duplicated parameter {pname} for function {name}",
+                            ptok,
+                            name,
+                            pname,
                         )
                     stack.append((pname, False))
                     params.append(pname)
@@ -721,7 +760,12 @@ class Parser(ExprParser):
                     self.missing(",", f"to separate the parameters of function '{name}'", ptok)
         body_tok = toks[self.p]
         if body_tok[0] != "{":
-            self.fail("FnMissingBody", f"Expecting body statement block for function {name}", body_tok, name)
+            self.fail(
+                "FnMissingBody",
+                f"Expecting body statement block for function {name}",
+                body_tok,
+                name,
+            )
         body = self.parse_block(lv)
         return n.FnDef(self.pos_of(fn_tok), name, params, body, private, this_type)
 
@@ -762,4 +806,3 @@ def parse(
     except IndexError:
         # Running off the token list can only mean the script ended too early.
         raise ErrorParsing("UnexpectedEOF", "Script is incomplete") from None
-

@@ -132,7 +132,15 @@ def test_positions_are_one_based_line_and_column() -> None:
 
 @pytest.mark.parametrize(
     ("src", "word"),
-    [("var", "var"), ("null", "null"), ("match", "match"), ("++", "++"), ("#", "#"), ("@", "@"), ("$", "$")],
+    [
+        ("var", "var"),
+        ("null", "null"),
+        ("match", "match"),
+        ("++", "++"),
+        ("#", "#"),
+        ("@", "@"),
+        ("$", "$"),
+    ],
 )
 def test_reserved_words_and_symbols_become_reserved_tokens(src: str, word: str) -> None:
     """Given a reserved word or symbol, then it lexes as RESERVED (the parser rejects it)."""
@@ -185,6 +193,9 @@ def test_string_longer_than_max_string_size_is_literal_too_large() -> None:
 
 def test_disabled_symbols_turn_into_reserved_tokens() -> None:
     """Given disabled keywords/operators, then they lex as RESERVED; a disabled reserved word is an error."""
-    assert kinds("while +=", disabled_symbols={"while", "+="}) == [("RESERVED", "while"), ("RESERVED", "+=")]
+    assert kinds("while +=", disabled_symbols={"while", "+="}) == [
+        ("RESERVED", "while"),
+        ("RESERVED", "+="),
+    ]
     toks = tokenize("eval(1)", disabled_symbols={"eval"})
     assert toks[0][0] == ERR and toks[0][1][1] == "ImproperSymbol"  # type: ignore[index]

@@ -75,8 +75,12 @@ def _scope_names(raw: dict[str, Any]) -> list[str]:
             api = step.get("api")
             opts = _options(step.get("options") or {})
             try:
-                script = parse(step["script"], opts, expression_only=api in ("eval_expression", "compile_expression"),
-                               scope_names=names)
+                script = parse(
+                    step["script"],
+                    opts,
+                    expression_only=api in ("eval_expression", "compile_expression"),
+                    scope_names=names,
+                )
             except ErrorParsing:
                 continue
             names.extend(s.name for s in script.statements if isinstance(s, nodes.Let))
@@ -124,7 +128,9 @@ def test_corpus_vector_parses_as_rhai_does(vector: dict[str, Any] | None) -> Non
         if value.get("lex_error"):
             assert info.value.lex_error == value["lex_error"], info.value
     else:
-        script = parse(vector["script"], options, expression_only=expression_only, scope_names=names)
+        script = parse(
+            vector["script"], options, expression_only=expression_only, scope_names=names
+        )
         assert isinstance(script, nodes.Script)
 
 

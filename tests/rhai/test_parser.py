@@ -162,7 +162,7 @@ STATEMENTS = [
     ("loop { break 42; }", "(loop {(break 42)})"),
     ("while x < 3 { x += 1; continue; }", "(while (< x 3) {(+= x 1); (continue)})"),
     ("for (v, i) in arr { print(v) }", "(for (v,i) arr {(call print v)})"),
-    ("for c in \"abc\" {}", "(for c 'abc' {})"),
+    ('for c in "abc" {}', "(for c 'abc' {})"),
     ("let x; const Y = 1;", "(let x _); (const Y 1)"),
     ("let x = 1; x **= 2;", "(let x 1); (**= x 2)"),
     ("y[1] += 4", "(+= ([] y 1) 4)"),
@@ -171,19 +171,27 @@ STATEMENTS = [
     ("return;", "(return)"),
     ("{ let a = 1; a }", "{(let a 1); a}"),
     ("x || { throw; };", "(|| x {(throw)})"),
-    ("switch x { 1 | 2 => 'a', 3 if y => 'b', 0..5 => 'c', _ => 'd' }",
-     "(switch x [1|2 => 'a'] [3 if y => 'b'] [(.. 0 5) => 'c'] default='d')"),
-    ("switch x { 1 => { a } 2 => if b { c } _ => () }", "(switch x [1 => {a}] [2 => (if b {c} _)] default=())"),
-    ("import \"a/b\" as m; m::f()", "(import 'a/b' as m); (call m::f)"),
-    ("import \"x\";", "(import 'x' as _)"),
+    (
+        "switch x { 1 | 2 => 'a', 3 if y => 'b', 0..5 => 'c', _ => 'd' }",
+        "(switch x [1|2 => 'a'] [3 if y => 'b'] [(.. 0 5) => 'c'] default='d')",
+    ),
+    (
+        "switch x { 1 => { a } 2 => if b { c } _ => () }",
+        "(switch x [1 => {a}] [2 => (if b {c} _)] default=())",
+    ),
+    ('import "a/b" as m; m::f()', "(import 'a/b' as m); (call m::f)"),
+    ('import "x";', "(import 'x' as _)"),
     ("let a = 1; export a as b;", "(let a 1); (export a as b)"),
     ("export const X = 1;", "(export const X 1)"),
     ("`a${x}b${ `c${y}` }`", "(str 'a' {x} 'b' {(str 'c' {y})})"),
     ("`${}` + `plain`", "(+ (str {}) 'plain')"),
-    ("#{a: 1, \"b c\": 2, `d`: 3,}", "#{a:1 b c:2 d:3}"),
+    ('#{a: 1, "b c": 2, `d`: 3,}', "#{a:1 b c:2 d:3}"),
     ("[1, [2, 3],]", "[1 [2 3]]"),
     ("let f = |a, b| a + b + c;", "(let f (|a,b| (+ (+ a b) c) captures=c))"),
-    ("let x = 1; let f = || { let y = 2; x + y };", "(let x 1); (let f (|| {(let y 2); (+ x y)} captures=x))"),
+    (
+        "let x = 1; let f = || { let y = 2; x + y };",
+        "(let x 1); (let f (|| {(let y 2); (+ x y)} captures=x))",
+    ),
     ("let f = |x| || x + z;", "(let f (|x| (|| (+ x z) captures=x,z) captures=z))"),
     ("#{ foo: || x = this }", "#{foo:(|| {(= x this)} captures=x)}"),
     ("fn foo() {} let f = || foo;", "(let f (|| foo captures=))"),
@@ -224,20 +232,31 @@ def test_imports_record_literal_paths_at_any_depth() -> None:
 
 def test_switch_cases_carry_folded_constants() -> None:
     """Given literal switch cases, then each case has its runtime constants (ranges as RhaiRange)."""
-    (stmt,) = parse("switch x { 'a' | \"b\" => 1, [1, 2] => 2, 0..=9 => 3, -5.. => 4, () => 5 }").statements
+    (stmt,) = parse(
+        "switch x { 'a' | \"b\" => 1, [1, 2] => 2, 0..=9 => 3, -5.. => 4, () => 5 }"
+    ).statements
     assert isinstance(stmt, n.ExprStmt) and isinstance(stmt.expr, n.Switch)
     consts = [c.constants for c in stmt.expr.cases]
-    assert consts == [["a", "b"], [[1, 2]], [RhaiRange(0, 9, True)], [RhaiRange(-5, (1 << 63) - 1)], [None]]
+    assert consts == [
+        ["a", "b"],
+        [[1, 2]],
+        [RhaiRange(0, 9, True)],
+        [RhaiRange(-5, (1 << 63) - 1)],
+        [None],
+    ]
     assert [c.is_range for c in stmt.expr.cases] == [False, False, True, True, False]
 
 
 def test_expression_mode_accepts_plain_expressions() -> None:
     """Given eval_expression-style input, then if/switch with expression branches and closures parse."""
-    script = parse("if x > 0 { 42 } else { switch x { 0 => 1, _ => [1].map(|v| v * 2) } }", expression_only=True)
-    assert len(script.statements) == 1
-    assert stmts("[1].map(|v| { v * 2 }).reduce(|a, v| if a > v { a } else { v }, 0)", expression_only=True) == (
-        "(.reduce (.map [1] (|v| {(* v 2)} captures=)) (|a,v| (if (> a v) {a} {v}) captures=) 0)"
+    script = parse(
+        "if x > 0 { 42 } else { switch x { 0 => 1, _ => [1].map(|v| v * 2) } }",
+        expression_only=True,
     )
+    assert len(script.statements) == 1
+    assert stmts(
+        "[1].map(|v| { v * 2 }).reduce(|a, v| if a > v { a } else { v }, 0)", expression_only=True
+    ) == ("(.reduce (.map [1] (|v| {(* v 2)} captures=)) (|a,v| (if (> a v) {a} {v}) captures=) 0)")
 
 
 ERRORS = [
@@ -306,11 +325,23 @@ def test_parse_errors_have_rhai_kind_and_position(
 
 @pytest.mark.parametrize(
     "src",
-    ["40 + 2;", "40 + { 2 }", "x = 42", "let x = 42", "do { 1 } while x", "if x { let y = 1; y } else { 2 }",
-     "|x| {}", "[1].map(|x| { let r = 2; x * r })", "switch x { 1 => { 2 } }",
-     # Stricter than rhai.rs, which accepts these two forms through its statement parser.
-     "if c { x = 1 } else { 2 }", "[1].map(|x| x = 1)", "|| let y = 1", "|| loop { break 1; }",
-     "|| { x += 1 }"],
+    [
+        "40 + 2;",
+        "40 + { 2 }",
+        "x = 42",
+        "let x = 42",
+        "do { 1 } while x",
+        "if x { let y = 1; y } else { 2 }",
+        "|x| {}",
+        "[1].map(|x| { let r = 2; x * r })",
+        "switch x { 1 => { 2 } }",
+        # Stricter than rhai.rs, which accepts these two forms through its statement parser.
+        "if c { x = 1 } else { 2 }",
+        "[1].map(|x| x = 1)",
+        "|| let y = 1",
+        "|| loop { break 1; }",
+        "|| { x += 1 }",
+    ],
 )
 def test_expression_mode_rejects_statements(src: str) -> None:
     """Given eval_expression input with statements, blocks, `;` or assignments, then it is a parse error."""
@@ -350,8 +381,8 @@ def test_long_flat_chain_counts_depth_like_rhai() -> None:
 def test_parse_never_raises_anything_but_error_parsing() -> None:
     """Given truncated prefixes of a rich script, then parse either succeeds or raises ErrorParsing."""
     src = (
-        'fn f(a, b) { if a { b } else { switch a { 1 => `x${a}`, _ => #{k: [1, 2]} } } }\n'
-        'let g = |x| x?.y?[0] ?? -1; for (v, i) in 0..=3 { do { v -= 1 } until v < 0 }\n'
+        "fn f(a, b) { if a { b } else { switch a { 1 => `x${a}`, _ => #{k: [1, 2]} } } }\n"
+        "let g = |x| x?.y?[0] ?? -1; for (v, i) in 0..=3 { do { v -= 1 } until v < 0 }\n"
         'try { import "m" as m; m::f!(1) } catch (e) { throw e; } export const X = 0x_ff;'
     )
     for end in range(len(src) + 1):
@@ -369,7 +400,7 @@ def test_three_hundred_line_script_parses_fast() -> None:
         "for (v, i) in [1, 2, 3, 4] { total += helper(v, i) ** 2 % 7; }",
         'let m = #{ name: "n", list: [1, 2.5, "s", \'c\'], nested: #{ k: total >> 1 } };',
         "m.list[1] = switch total % 3 { 0 => `zero ${total}`, 1 | 2 => m.nested.k, _ => () };",
-        "let f = |x| x.len() > 2 && total != 0 || m?.name == \"n\";",
+        'let f = |x| x.len() > 2 && total != 0 || m?.name == "n";',
         "while total > 0 { total -= 1; if total == 5 { break; } }",
         "try { throw #{ code: 1 }; } catch (e) { print(e.code); }",
     ]
@@ -397,7 +428,9 @@ _FUZZ_WORDS = [
 
 @given(st.lists(st.sampled_from(_FUZZ_WORDS), max_size=30), st.booleans())
 @settings(max_examples=300, deadline=None)
-def test_random_token_soup_only_ever_raises_error_parsing(words: list[str], expression_only: bool) -> None:
+def test_random_token_soup_only_ever_raises_error_parsing(
+    words: list[str], expression_only: bool
+) -> None:
     """Given arbitrary token sequences, when parsed, then the result is an AST or ErrorParsing, nothing else."""
     try:
         parse(" ".join(words), expression_only=expression_only)
