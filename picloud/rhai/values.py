@@ -266,10 +266,12 @@ def _range_text(r: RhaiRange) -> str:
 def to_display(v: Any) -> str:
     """Rhai's ``to_string`` / print form of any value (``()`` is empty)."""
     t = type(v)
-    if t is str or t is Char:
+    if t is str:
         return v  # type: ignore[no-any-return]
     if t is int:
         return str(v)
+    if t is Char:
+        return str(v)  # a plain string, not a Char
     if t is float:
         return format_float(v)
     if t is bool:
@@ -292,7 +294,7 @@ def to_debug(v: Any) -> str:
         return "true" if v else "false"
     if t is Char:
         # Rhai's native `to_debug` for char returns the bare character.
-        return v  # type: ignore[no-any-return]
+        return str(v)
     if v is None:
         return "()"
     return _compound(v, t)

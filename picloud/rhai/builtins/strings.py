@@ -6,6 +6,7 @@ return ``(new_string, result)`` because Python strings are immutable.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from picloud.rhai.builtins._util import range_start_len, too_large
@@ -16,6 +17,22 @@ __all__ = ["register", "rust_rsplit", "rust_rsplitn", "rust_split", "rust_splitn
 
 S, C, I = str, Char, int
 Any_ = None  # wildcard parameter
+
+
+# Rust's `char::is_whitespace` (Unicode White_Space); Python's isspace adds U+001C..U+001F.
+_WS = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+_PY_ONLY_WS = re.compile("[\x1c-\x1f]")
+_WS_RUN = re.compile(f"[{_WS}]+")
+
+
+def _trim(s: str) -> tuple[str, None]:
+    return s.strip(_WS), None
 
 
 # --------------------------------------------------------------------------- case
@@ -171,7 +188,11 @@ def _split_at(s: str, i: int) -> list[Any]:
 
 
 def _split_ws(s: str) -> list[Any]:
-    return s.split() if s else [s]
+    if not s:
+        return [s]
+    if _PY_ONLY_WS.search(s) is None:
+        return s.split()
+    return [p for p in _WS_RUN.split(s) if p]
 
 
 # --------------------------------------------------------------------------- mutators
@@ -267,7 +288,7 @@ def register(lib: Library) -> None:
     r("remove", (S, C), lambda s, x: (s.replace(x, ""), None), **m)
     r("clear", (S,), lambda s: ("", None), **m)
     r("truncate", (S, I), _truncate, **m)
-    r("trim", (S,), lambda s: (s.strip(), None), **m)
+    r("trim", (S,), _trim, **m)
     r("pop", (S,), _pop, **m)
     r("pop", (S, I), _pop_n, **m)
     r("to_upper", (S,), _upper)
