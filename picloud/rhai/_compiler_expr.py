@@ -130,8 +130,8 @@ class ExprCompiler:
         for n in nodes:
             m = self.mark()
             code = self.expr(n)
-            if copy and is_lvalue(n):
-                code = f"_h_cp({code})"
+            if copy and is_lvalue(n) and not self.static_int(n) and not self.static_float(n):
+                code = self.copy_code(code)  # type: ignore[attr-defined]
             if self.mark() > m and out:
                 for i, prev in enumerate(out):
                     if prev in ("None", "True", "False") or prev.startswith("_k"):
@@ -185,152 +185,6 @@ class ExprCompiler:
             for f in _fields(x):
                 stack.append(getattr(x, f))
         return n
-
-    # ------------------------------------------------------------------ statements
-
-    def block_stmts(self, stmts: list[N.Stmt], dest: str | None, top: bool = False) -> None:
-        """Compile statements; the last one's value goes to ``dest``."""
-        if not stmts:
-            self.emit_dest(dest, "None") if dest is not None else self.emit("pass")
-            return
-        last = len(stmts) - 1
-        for i, s in enumerate(stmts):
-            self.stmt(s, dest if i == last else None)
-
-    def stmt(self, s: N.Stmt, dest: str | None) -> None:
-        """Compile one statement."""
-        self.ops(self.count(s))
-        if isinstance(s, N.ExprStmt):
-            self.expr_into(s.expr, dest)
-            return
-        if isinstance(s, N.Let):
-            self.let(s)
-        elif isinstance(s, N.Assign):
-            self.assign(s)
-        elif isinstance(s, N.TryCatch):
-            self.try_catch(s, dest)
-            return
-        elif isinstance(s, N.Import):
-            self.import_(s)
-        elif isinstance(s, N.Export):
-            pass
-        else:
-            raise TypeError(f"unknown statement {type(s).__name__}")
-        if dest is not None:
-            self.emit_dest(dest, "None")
-
-    def let(self, s: N.Let) -> None:
-        """``let`` / ``const``."""
-        p = self.pos(s)
-        if s.value is None:
-            code = "None"
-        elif isinstance(s.value, _CONTROL):
-            code = self.tmp()
-            self.expr_into(s.value, code)
-        else:
-            code = self.expr(s.value)
-            if is_lvalue(s.value) and not self.static_int(s.value):
-                code = self.copy_code(code)
-        if self.size_checks and s.value is not None and not isinstance(s.value, (N.IntLit, N.FloatLit, N.BoolLit)):
-            code = f"_h_size(st, {code}, {p})"
-        if not self.options.allow_shadowing and self.fx.kind == "main" and self.lookup(s.name) is None:
-            self.emit(f"if _h_sfind(st, {self.const(s.name)}): raise _h_E.ErrorVariableExists("
-                      f"'Variable already defined', {p})")
-        v = self.declare(s.name, s.constant, p)
-        if v.shared:
-            self.emit(f"{v.py} = _h_Shared({code})")
-        else:
-            self.emit(f"{v.py} = {code}")
-        if s.constant and self.fx.kind == "main" and len(self.fx.blocks) == 2:
-            self.emit(f"st.gl[{self.const(s.name)}] = {v.read}")
-
-    def value_of(self, node: N.Expr) -> str:
-        """Compile a right-hand side, copying lvalues and hoisting control flow."""
-        if isinstance(node, _CONTROL):
-            t = self.tmp()
-            self.expr_into(node, t)
-            return t
-        code = self.expr(node)
-        if is_lvalue(node) and not self.static_int(node):
-            code = self.copy_code(code)
-        return code
-
-    def copy_code(self, code: str) -> str:
-        """Copy a container read from storage; scalars pass through without a call."""
-        if _SIMPLE.match(code) or code.endswith(".v") and _SIMPLE.match(code[:-2]):
-            return f"({code} if type({code}) not in _h_MUT else _h_cp({code}))"
-        return f"_h_cp({code})"
-
-    def assign(self, s: N.Assign) -> None:
-        """Plain and compound assignment to variables, ``this``, indexes and properties."""
-        p = self.pos(s)
-        target = s.target
-        if s.op == "=":
-            code = self.value_of(s.value)
-            if self.size_checks:
-                code = f"_h_size(st, {code}, {p})"
-            lv = self.lvalue(target)
-            lv.write(self, code, p)
-            return
-        op = s.op[:-1]
-        lv = self.lvalue(target)
-        rhs = self.expr(s.value) if not isinstance(s.value, _CONTROL) else self.value_of(s.value)
-        if not (_SIMPLE.match(rhs) or rhs.startswith("_k")):
-            rhs = self.atom(rhs)
-        cur = self.atom(lv.read(self, p))
-        lnode = target if isinstance(target, N.Variable) else None
-        code = self.arith(op, cur, rhs, p, assign=op in ("+", "-"), rhs_node=s.value, lhs_node=lnode)
-        var = getattr(lv, "var", None)
-        if (op == "+" and var is not None and not var.shared and not var.const and not var.is_int
-                and not self.size_checks):
-            # In-place `s += t` on a local string lets CPython grow it without copying.
-            self.emit(f"if type({cur}) is str is type({rhs}): {cur} += {rhs}")
-            self.emit("else:")
-            self.fx.indent += 1
-            lv.write(self, code, p)
-            self.fx.indent -= 1
-            return
-        lv.write(self, code, p)
-
-    def try_catch(self, s: N.TryCatch, dest: str | None) -> None:
-        """``try { } catch (e) { }``."""
-        e = self.tmp("e")
-        inner = dest if dest is not None and dest != "ret" else (None if dest is None else self.tmp())
-        self.emit("try:")
-        self.fx.indent += 1
-        self.push_block()
-        self.block_stmts(s.body.statements, inner)
-        self.pop_block()
-        self.fx.indent -= 1
-        self.emit(f"except _h_RhaiError as {e}:")
-        self.fx.indent += 1
-        self.emit(f"if not _h_catchable({e}): raise")
-        if inner is not None:
-            self.emit(f"{inner} = None")
-        self.push_block()
-        if s.catch_var is not None:
-            v = self.declare(s.catch_var)
-            self.emit(f"{v.py} = _h_Shared(_h_caught({e}))" if v.shared else f"{v.py} = _h_caught({e})")
-        self.fx.catches.append(e)
-        self.block_stmts(s.handler.statements, None)
-        self.fx.catches.pop()
-        self.pop_block()
-        self.fx.indent -= 1
-        if dest == "ret":
-            self.emit(f"return {inner}")
-
-    def import_(self, s: N.Import) -> None:
-        """``import "path" as alias``."""
-        path = self.expr(s.path)
-        p = self.pos(s)
-        code = f"_h_import(st, {path}, {p})"
-        if s.alias is None:
-            self.emit(code)
-            return
-        self.n += 1  # type: ignore[attr-defined]
-        v = Var("::" + s.alias, f"m{self.n}_{s.alias}", False, True)  # type: ignore[attr-defined]
-        self.fx.blocks[-1]["::" + s.alias] = v
-        self.emit(f"{v.py} = {code}")
 
     # ------------------------------------------------------------------ lvalues
 
@@ -487,6 +341,9 @@ class ExprCompiler:
             return f"_h_contains(st, {b}, {a}, {p})"
         if op == "!in":
             return f"(not _h_contains(st, {b}, {a}, {p}))"
+        if op in ("==", "!=") and (isinstance(n.lhs, N.UnitLit) or isinstance(n.rhs, N.UnitLit)):
+            other = b if isinstance(n.lhs, N.UnitLit) else a
+            return f"({other} is {'' if op == '==' else 'not '}None)"
         single = self.single_use(op, n.lhs, n.rhs)
         if single is not None:
             return single(a, b)
@@ -663,7 +520,12 @@ class ExprCompiler:
         if n.safe or chain_safe(n):
             t = self.tmp()
             return f"(None if ({t} := {c}) is None else _h_idx(st, {t}, {i}, {p}))"
-        return f"_h_idx(st, {c}, {i}, {p})"
+        if self.options.fail_on_invalid_map_property:
+            return f"_h_idx(st, {c}, {i}, {p})"
+        c = self.atom(c)
+        i = self.atom(i)
+        # Maps with string keys inline (a missing key reads as `()`); the rest goes to the helper.
+        return f"({c}.get({i}) if type({c}) is dict and type({i}) is str else _h_idx(st, {c}, {i}, {p}))"
 
     def x_Property(self, n: N.Property) -> str:
         p = self.pos(n)
@@ -672,7 +534,10 @@ class ExprCompiler:
         if n.safe or chain_safe(n):
             t = self.tmp()
             return f"(None if ({t} := {c}) is None else _h_prop(st, {t}, {k}, {p}))"
-        return f"_h_prop(st, {c}, {k}, {p})"
+        if self.options.fail_on_invalid_map_property:
+            return f"_h_prop(st, {c}, {k}, {p})"
+        c = self.atom(c)
+        return f"({c}.get({k}) if type({c}) is dict else _h_prop(st, {c}, {k}, {p}))"
 
     def x_Closure(self, n: N.Closure) -> str:
         return self.closure(n)

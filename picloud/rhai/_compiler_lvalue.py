@@ -99,6 +99,16 @@ class LIndex:
             self.parent.write(c, f"_h_idxset(st, {self.parent.read(c, p)}, {self.idx}, {code}, {self.p})", p)
             c.fx.indent -= 1
             return
+        if isinstance(self.parent, LVar) and self.parent.var is not None and not c.size_checks:
+            # A map held in a local: store in place; the helper handles everything else.
+            cont = self.parent.read(c, p)
+            v = c.atom(code)
+            c.emit(f"if type({cont}) is dict and type({self.idx}) is str: {cont}[{self.idx}] = {v}")
+            c.emit("else:")
+            c.fx.indent += 1
+            self.parent.write(c, f"_h_idxset(st, {cont}, {self.idx}, {v}, {self.p})", p)
+            c.fx.indent -= 1
+            return
         self.parent.write(c, f"_h_idxset(st, {self.parent.read(c, p)}, {self.idx}, {code}, {self.p})", p)
 
 
@@ -119,7 +129,11 @@ class LProp:
 
     def read(self, c: Any, p: str) -> str:
         """Expression reading the property."""
-        return f"_h_prop(st, {self.parent.read(c, p)}, {c.const(self.name)}, {self.p})"
+        parent = self.parent.read(c, p)
+        k = c.const(self.name)
+        if isinstance(self.parent, LVar) and self.parent.var is not None and not c.options.fail_on_invalid_map_property:
+            return f"({parent}.get({k}) if type({parent}) is dict else _h_prop(st, {parent}, {k}, {self.p}))"
+        return f"_h_prop(st, {parent}, {k}, {self.p})"
 
     def write(self, c: Any, code: str, p: str) -> None:
         """Store into the property and write the object back."""
@@ -127,6 +141,15 @@ class LProp:
             c.emit(f"raise _h_constassign({c.const(getattr(self.parent, 'name', 'this'))}, {self.p})")
             return
         k = c.const(self.name)
+        if isinstance(self.parent, LVar) and self.parent.var is not None and not c.size_checks:
+            cont = self.parent.read(c, p)
+            v = c.atom(code)
+            c.emit(f"if type({cont}) is dict: {cont}[{k}] = {v}")
+            c.emit("else:")
+            c.fx.indent += 1
+            self.parent.write(c, f"_h_propset(st, {cont}, {k}, {v}, {self.p})", p)
+            c.fx.indent -= 1
+            return
         self.parent.write(c, f"_h_propset(st, {self.parent.read(c, p)}, {k}, {code}, {self.p})", p)
 
 

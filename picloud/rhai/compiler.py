@@ -22,6 +22,7 @@ from picloud.rhai import nodes as N
 from picloud.rhai import runtime as R
 from picloud.rhai._compiler_expr import ExprCompiler, Var
 from picloud.rhai._compiler_fast import sort_hint
+from picloud.rhai._compiler_stmts import StmtCompiler
 from picloud.rhai._compiler_types import float_names, int_names
 from picloud.rhai.errors import ErrorParsing, Position
 from picloud.rhai.options import EngineOptions
@@ -72,7 +73,7 @@ def _ident(name: str) -> str:
     return name
 
 
-class Compiler(ExprCompiler):
+class Compiler(StmtCompiler, ExprCompiler):
     """Generates one Python module for a script."""
 
     def __init__(self, script: N.Script, options: EngineOptions, checks: bool,
