@@ -6,6 +6,8 @@ import math
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from picloud.rhai.errors import (
     ErrorArrayBounds,
@@ -288,3 +290,15 @@ def test_set_index(c: Any, i: Any, v: Any, expected: Any) -> None:
 def test_set_index_errors(c: Any, i: Any, v: Any, err: type) -> None:
     with pytest.raises(err):
         set_index(c, i, v)
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_float_display_round_trips(x: float) -> None:
+    # Given any finite float / When displayed / Then the text parses back to the same value
+    text = format_float(x)
+    assert float(text) == x or (x == 0.0 and text == "0.0")
+    natural = x == 0.0 or 9999999827968.0 >= abs(x) >= 9.9999998245167e-14
+    assert ("e" not in text) == natural
+    if natural and x == int(x):
+        assert text.endswith(".0")
+    assert float(debug_float(x)) == x
