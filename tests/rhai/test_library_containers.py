@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 
 from picloud.rhai.builtins import CORE, NO_THIS, STANDARD, Library
-from picloud.rhai.errors import ErrorDataTooLarge
+from picloud.rhai.errors import ErrorArithmetic, ErrorDataTooLarge
 from picloud.rhai.options import EngineOptions
-from picloud.rhai.values import Char, FnPtr, RhaiRange
+from picloud.rhai.values import Char, FnPtr, RhaiRange, Timestamp
 
 
 class Ctx:
@@ -207,3 +208,18 @@ def test_library_merge_and_overrides() -> None:
     assert merged.has_name("f", 1) and not merged.has_name("f", 2)
     assert CORE.resolve("len", (list,)) is None
     assert STANDARD.resolve("len", (list,)) is not None
+
+
+def test_timestamps() -> None:
+    t = Timestamp(100.0)
+    assert call("+", t, 1).t == 101.0
+    assert call("+", t, 0.0015).t == pytest.approx(100.001)  # whole milliseconds
+    assert call("-", t, 2.5).t == 97.5
+    assert call("-", Timestamp(5.0), Timestamp(2.0)) == 3.0
+    assert call("<", Timestamp(1.0), Timestamp(2.0)) is True
+    new, r = call("+=", t, 1)
+    assert (new.t, r) == (101.0, None)
+    future = Timestamp(time.monotonic() + 100)
+    with pytest.raises(ErrorArithmetic):
+        call("elapsed", future)
+    assert call("elapsed", Timestamp(time.monotonic() - 1)) >= 1.0

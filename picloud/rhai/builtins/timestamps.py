@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import time
 
+from picloud.rhai.builtins._util import arith
 from picloud.rhai.builtins.registry import Library
 from picloud.rhai.values import Timestamp
 
@@ -13,10 +15,19 @@ T = Timestamp
 
 
 def _elapsed(t: Timestamp) -> float:
-    return time.monotonic() - t.t
+    d = time.monotonic() - t.t
+    if d < 0:
+        raise arith("Time-stamp is later than now")
+    return d
 
 
 def _shift(t: Timestamp, secs: float) -> Timestamp:
+    if type(secs) is float:
+        # Rhai moves a timestamp by whole milliseconds when given float seconds.
+        if math.isinf(secs):
+            raise arith(f"Timestamp overflow when adding {secs} second(s)")
+        ms = 0 if math.isnan(secs) else int(abs(secs) * 1000.0)
+        secs = math.copysign(ms / 1000.0, secs)
     return Timestamp(t.t + secs)
 
 
