@@ -297,6 +297,9 @@ def to_debug(v: Any) -> str:
         return str(v)
     if v is None:
         return "()"
+    if t is RhaiRange:
+        # Rust's Debug of a range spells out an open end (Display writes `5..`).
+        return f"{v.start}..={v.end}" if v.inclusive else f"{v.start}..{v.end}"
     return _compound(v, t)
 
 

@@ -93,7 +93,7 @@ DISPLAY = [
     (bytearray(), "[]", "[]"),
     (RhaiRange(1, 3), "1..3", "1..3"),
     (RhaiRange(1, 3, True), "1..=3", "1..=3"),
-    (RhaiRange(5, 9223372036854775807), "5..", "5.."),
+    (RhaiRange(5, 9223372036854775807), "5..", "5..9223372036854775807"),
     (FnPtr("foo"), "Fn(foo)", "Fn(foo)"),
     (Timestamp(1.0), "<timestamp>", "<timestamp>"),
 ]
