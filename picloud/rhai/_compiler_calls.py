@@ -98,9 +98,24 @@ def method_call(c: Any, n: N.MethodCall) -> str:
         lv = None
         recv = c.atom(c.expr(target))
     rest = c.seq(n.args, copy=True)
+    if script is None and not n.safe and n.name == "len" and not n.args:
+        return f"(len({recv}) if type({recv}) is str or type({recv}) is list else _h_callm(st, d, {k}, [{recv}], {p}, False))"
     a = c.tmp("a")
     r = c.tmp("r")
     const = "True" if lv is not None and lv.const else "False"
+    fast = None
+    if script is None and not n.safe:
+        if n.name == "push" and len(rest) == 1 and lv is not None and lv.local and not lv.const and not c.size_checks:
+            rest = [c.atom(x) for x in rest]
+            fast = f"if type({recv}) is list: {recv}.append({rest[0]}); {r} = None"
+        elif n.name == "call":
+            rest = [c.atom(x) for x in rest]
+            args = "".join(", " + x for x in rest)
+            fast = f"if type({recv}) is _h_FnPtr: {r} = _h_callfp(st, d, {p}, {recv}{args})"
+    if fast is not None:
+        c.emit(fast)
+        c.emit("else:")
+        c.fx.indent += 1
     if n.safe:
         c.emit(f"{r} = None")
         c.emit(f"if {recv} is not None:")
@@ -116,7 +131,7 @@ def method_call(c: Any, n: N.MethodCall) -> str:
         c.emit(f"{r} = _h_callm(st, d, {k}, {a}, {p}, {const})")
     if lv is not None:
         _write_back(c, lv, a, recv, p)
-    if n.safe:
+    if n.safe or fast is not None:
         c.fx.indent -= 1
     return r
 

@@ -524,6 +524,9 @@ class ExprCompiler:
             return f"_h_idx(st, {c}, {i}, {p})"
         c = self.atom(c)
         i = self.atom(i)
+        if self.static_int(n.index):
+            return (f"({c}[{i}] if type({c}) is list and -len({c}) <= {i} < len({c}) "
+                    f"else _h_idx(st, {c}, {i}, {p}))")
         # Maps with string keys inline (a missing key reads as `()`); the rest goes to the helper.
         return f"({c}.get({i}) if type({c}) is dict and type({i}) is str else _h_idx(st, {c}, {i}, {p}))"
 

@@ -239,6 +239,7 @@ HELPERS: dict[str, Any] = {
     "_h_display": to_display,
     "_h_mkfnptr": R.make_fnptr,
     "_h_callcall": R.call_call,
+    "_h_callfp": R.call_fp,
     "_h_EPS": 2.220446049250313e-16,
     "_h_arraym": array_method,
 }

@@ -149,9 +149,9 @@ class StmtCompiler:
 
     def copy_code(self, code: str) -> str:
         """Copy a container read from storage; scalars pass through without a call."""
-        if _SIMPLE.match(code) or code.endswith(".v") and _SIMPLE.match(code[:-2]):
-            return f"({code} if type({code}) not in _h_MUT else _h_cp({code}))"
-        return f"_h_cp({code})"
+        if not (_SIMPLE.match(code) or code.endswith(".v") and _SIMPLE.match(code[:-2])):
+            code = self.atom(code)  # type: ignore[attr-defined]
+        return f"({code} if type({code}) not in _h_MUT else _h_cp({code}))"
 
     def assign(self, s: N.Assign) -> None:
         """Plain and compound assignment to variables, ``this``, indexes and properties."""

@@ -462,6 +462,24 @@ def call_call(st: RunState, d: int, args: list[Any], pos: Position) -> Any:
     return call_method(st, d, "call", args, pos, False)
 
 
+def call_fp(st: RunState, d: int, pos: Position, fp: FnPtr, *args: Any) -> Any:
+    """``fp.call(args)`` on a known ``FnPtr`` (closure and named script-function fast paths)."""
+    target = fp.fn
+    if type(target) is Closure:
+        if not fp.curry and len(args) == target.arity and target.unit is st.unit:
+            return target.pyfn(st, None, d + 1, *target.cells, *args)
+    elif target is None and st.unit is not None:
+        curry = fp.curry
+        sf = st.unit.fns.get((fp.name, len(args) + len(curry)))
+        if sf is not None:
+            if d > st.max_depth:
+                raise E.ErrorStackOverflow("Stack overflow", pos)
+            if curry:
+                return sf.pyfn(st, None, d + 1, *curry, *args)
+            return sf.pyfn(st, None, d + 1, *args)
+    return call_ptr(st, d, fp, list(args), None, pos)
+
+
 def call_script_method(st: RunState, d: int, sf: ScriptFn, args: list[Any], pos: Position, const: bool) -> Any:
     """Call a script function with ``this`` bound to ``args[0]`` (written back)."""
     box = [args[0]]
