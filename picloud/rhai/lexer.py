@@ -75,7 +75,8 @@ _IMPROPER = {
     "!==": "'!==' is not a valid operator. This is not JavaScript! Should it be '!='?",
     "->": "'->' is not a valid symbol. This is not C or C++!",
     "<-": "'<-' is not a valid symbol. This is not Go! Should it be '<='?",
-    ":=": "':=' is not a valid assignment operator. This is not Go or Pascal! Should it be simply '='?",
+    ":=": "':=' is not a valid assignment operator. This is not Go or Pascal! "
+    "Should it be simply '='?",
     ":;": "':;' is not a valid symbol. Should it be '::'?",
     "::<": "'::<>' is not a valid symbol. This is not Rust! Should it be '::'?",
     "(*": "'(* .. *)' is not a valid comment format. This is not Pascal! Should it be '/* .. */'?",
@@ -464,7 +465,7 @@ class _Lexer:
     def _string(
         self, start: int, term: str, *, verbatim: bool, continuation: bool, interpolation: bool
     ) -> tuple[str, bool]:
-        """Scan string text from ``self.i`` up to ``term``; returns ``(text, stopped_at_interpolation)``.
+        """Scan string text from ``self.i`` to ``term``; returns ``(text, stopped_at_${)``.
 
         ``start`` is the index of the opening quote (errors point there).
         """
@@ -629,5 +630,5 @@ class _Lexer:
 def tokenize(
     source: str, disabled_symbols: Iterable[str] = (), max_string_size: int = 0
 ) -> list[Token]:
-    """Tokenize ``source``; the list always ends with an ``EOF`` token (after at most one ``ERR``)."""
+    """Tokenize ``source``; the list always ends with ``EOF`` (after at most one ``ERR``)."""
     return _Lexer(source, frozenset(disabled_symbols), max_string_size).run()
