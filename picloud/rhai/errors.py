@@ -190,5 +190,5 @@ def caught_value(err: RhaiError) -> Any:
 def describe(err: RhaiError) -> str:
     """``Kind: message`` text, naming the parse-error kind for syntax errors."""
     if isinstance(err, ErrorParsing):
-        return f"ErrorParsing.{err.parse_error}: {err.message}"
+        return f"ErrorParsing.{err.parse_error}: {err}"
     return f"{err.kind}: {err}"
