@@ -91,6 +91,10 @@ class Seed:
         async with self.pool.acquire() as conn:
             return (await identity.login(conn, email, "password-123", ttl_seconds=3600)).token
 
+    async def login_with(self, email: str, password: str) -> str:
+        async with self.pool.acquire() as conn:
+            return (await identity.login(conn, email, password, ttl_seconds=3600)).token
+
     async def app(self, slug: str | None = None, hostnames: list[str] | None = None) -> AppView:
         slug = slug or f"app-{uuid.uuid4().hex[:8]}"
         async with self.pool.acquire() as conn:
