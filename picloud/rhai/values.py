@@ -53,6 +53,8 @@ __all__ = [
     "RhaiIter",
     "RhaiRange",
     "Timestamp",
+    "array_bounds",
+    "bit_bounds",
     "data_size",
     "debug_float",
     "debug_string",
@@ -63,6 +65,7 @@ __all__ = [
     "iterate",
     "set_index",
     "sorted_map",
+    "string_bounds",
     "to_debug",
     "to_display",
     "type_name",
@@ -426,7 +429,7 @@ def iterate(v: Any) -> Any:
         return [U8(b) for b in v]
     if t is RhaiIter:
         return v.it
-    raise ErrorFor(f"For loop expects an iterable type but gets {type_name(v)}")
+    raise ErrorFor("For loop expects iterable type")
 
 
 class RhaiIter:
@@ -445,6 +448,39 @@ _TYPE_NAMES[RhaiIter] = "iterator"
 
 
 # --------------------------------------------------------------------------- indexing
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return (
+        f"{one} is empty"
+        if n == 0
+        else (f"only 1 {many[:-1]} in {one}" if n == 1 else f"only {n} {many} in {one}")
+    )
+
+
+def array_bounds(length: int, index: int) -> RhaiError:
+    """Rhai's ``ErrorArrayBounds`` (text and ``length``/``index`` fields)."""
+    return ErrorArrayBounds(
+        f"Array index {index} out of bounds: {_count(length, 'array', 'elements')}",
+        length=length,
+        index=index,
+    )
+
+
+def string_bounds(length: int, index: int) -> RhaiError:
+    """Rhai's ``ErrorStringBounds`` (length in characters)."""
+    return ErrorStringBounds(
+        f"String index {index} out of bounds: {_count(length, 'string', 'characters')}",
+        length=length,
+        index=index,
+    )
+
+
+def bit_bounds(index: int) -> RhaiError:
+    """Rhai's ``ErrorBitFieldBounds`` for a 64-bit INT."""
+    return ErrorBitFieldBounds(
+        f"Bit-field index {index} out of bounds: only 64 bits in bit-field", length=64, index=index
+    )
 
 
 def _calc_index(length: int, index: int) -> int:
@@ -475,11 +511,7 @@ def get_index(container: Any, idx: Any, fail_on_invalid_map_property: bool = Fal
                 return container[idx]
         except IndexError:
             pass
-        raise ErrorArrayBounds(
-            f"Array index {idx} out of bounds: 0 > index >= {len(container)}",
-            length=len(container),
-            index=idx,
-        )
+        raise array_bounds(len(container), idx)
     if t is dict:
         if type(idx) is not str:
             n = type_name(idx)
@@ -490,7 +522,7 @@ def get_index(container: Any, idx: Any, fail_on_invalid_map_property: bool = Fal
             return container[idx]
         except KeyError:
             if fail_on_invalid_map_property:
-                raise ErrorPropertyNotFound(f"Property not found: {idx}", property=idx) from None
+                raise ErrorPropertyNotFound(f"Property not found: {idx}", variable=idx) from None
             return None
     if t is str:
         return _string_index(container, idx)
@@ -499,11 +531,7 @@ def get_index(container: Any, idx: Any, fail_on_invalid_map_property: bool = Fal
             raise _mismatch_int(idx)
         i = _calc_index(len(container), idx)
         if i < 0:
-            raise ErrorArrayBounds(
-                f"Array index {idx} out of bounds: 0 > index >= {len(container)}",
-                length=len(container),
-                index=idx,
-            )
+            raise array_bounds(len(container), idx)
         return container[i]
     if t is int:
         ti = type(idx)
@@ -517,9 +545,8 @@ def get_index(container: Any, idx: Any, fail_on_invalid_map_property: bool = Fal
 
 
 def _indexing_type(container: Any, idx: Any) -> RhaiError:
-    return ErrorIndexingType(
-        f"Indexing type not supported: {type_name(container)} [{type_name(idx)}]"
-    )
+    what = f"{type_name(container)} [{type_name(idx)}]"
+    return ErrorIndexingType(f"Indexer unavailable: {what}", type=what)
 
 
 def _signed(n: int) -> int:
@@ -530,16 +557,12 @@ def _signed(n: int) -> int:
 def _bit_index(idx: int) -> int:
     i = _calc_index(64, idx)
     if i < 0:
-        raise ErrorBitFieldBounds(
-            f"Bit-field index {idx} out of bounds: only 64 bits in number", length=64, index=idx
-        )
+        raise bit_bounds(idx)
     return i
 
 
 def _bit_range_error(n: int) -> RhaiError:
-    return ErrorBitFieldBounds(
-        f"Bit-field index {n} out of bounds: only 64 bits in number", length=64, index=n
-    )
+    return bit_bounds(n)
 
 
 def _bit_range(r: RhaiRange) -> tuple[int, int]:
@@ -572,9 +595,7 @@ def _string_index(s: str, idx: Any) -> Any:
         n = len(s)
         i = _calc_index(n, idx)
         if i < 0:
-            raise ErrorStringBounds(
-                f"String index {idx} out of bounds: 0 > index >= {n}", length=n, index=idx
-            )
+            raise string_bounds(n, idx)
         return Char(s[i])
     if ti is RhaiRange:
         n = len(s)
@@ -599,9 +620,7 @@ def _string_slice_bounds(s: str, r: RhaiRange) -> tuple[int, int]:
     if start < 0:
         start = _calc_index(n, start)
         if start < 0:
-            raise ErrorStringBounds(
-                f"String index {r.start} out of bounds: 0 > index >= {n}", length=n, index=r.start
-            )
+            raise string_bounds(n, r.start)
     end = r.end
     if end < 0:
         end = max(_calc_index(n, end), 0)
@@ -621,9 +640,7 @@ def set_index(container: Any, idx: Any, value: Any) -> Any:
         n = len(container)
         i = _calc_index(n, idx)
         if i < 0:
-            raise ErrorArrayBounds(
-                f"Array index {idx} out of bounds: 0 > index >= {n}", length=n, index=idx
-            )
+            raise array_bounds(n, idx)
         container[i] = value
         return container
     if t is dict:
@@ -640,9 +657,7 @@ def set_index(container: Any, idx: Any, value: Any) -> Any:
         n = len(container)
         i = _calc_index(n, idx)
         if i < 0:
-            raise ErrorArrayBounds(
-                f"Array index {idx} out of bounds: 0 > index >= {n}", length=n, index=idx
-            )
+            raise array_bounds(n, idx)
         if type(value) is not int:
             raise _mismatch(value, "i64")
         container[i] = value & 0xFF
@@ -679,9 +694,7 @@ def _set_string_index(s: str, idx: Any, value: Any) -> str:
         n = len(s)
         i = _calc_index(n, idx)
         if i < 0:
-            raise ErrorStringBounds(
-                f"String index {idx} out of bounds: 0 > index >= {n}", length=n, index=idx
-            )
+            raise string_bounds(n, idx)
         if type(value) is not Char:
             raise _mismatch(value, "char")
         if idx < 0:
@@ -708,5 +721,5 @@ def get_property(m: Any, name: str, fail_on_invalid_map_property: bool = False) 
         return m[name]
     except KeyError:
         if fail_on_invalid_map_property:
-            raise ErrorPropertyNotFound(f"Property not found: {name}", property=name) from None
+            raise ErrorPropertyNotFound(f"Property not found: {name}", variable=name) from None
         return None

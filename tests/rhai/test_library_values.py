@@ -17,6 +17,7 @@ from picloud.rhai.errors import (
     ErrorMismatchDataType,
     ErrorPropertyNotFound,
     ErrorStringBounds,
+    RhaiError,
 )
 from picloud.rhai.values import (
     HOST_TYPE_NAMES,
@@ -302,3 +303,40 @@ def test_float_display_round_trips(x: float) -> None:
     if natural and x == int(x):
         assert text.endswith(".0")
     assert float(debug_float(x)) == x
+
+
+@pytest.mark.parametrize(
+    ("c", "i", "message", "fields"),
+    [
+        ([], 0, "Array index 0 out of bounds: array is empty", {"length": 0, "index": 0}),
+        ([1], 5, "Array index 5 out of bounds: only 1 element in array", {"length": 1, "index": 5}),
+        (
+            [1, 2],
+            -3,
+            "Array index -3 out of bounds: only 2 elements in array",
+            {"length": 2, "index": -3},
+        ),
+        (
+            "ab",
+            2,
+            "String index 2 out of bounds: only 2 characters in string",
+            {"length": 2, "index": 2},
+        ),
+        ("", 0, "String index 0 out of bounds: string is empty", {"length": 0, "index": 0}),
+        (
+            1,
+            64,
+            "Bit-field index 64 out of bounds: only 64 bits in bit-field",
+            {"length": 64, "index": 64},
+        ),
+        (1.0, 0, "Indexer unavailable: f64 [i64]", {"type": "f64 [i64]"}),
+    ],
+)
+def test_index_errors_carry_rhai_text_and_fields(
+    c: Any, i: Any, message: str, fields: dict[str, Any]
+) -> None:
+    # The fields become the keys of the map a `catch (e)` block receives.
+    with pytest.raises(RhaiError) as e:
+        get_index(c, i)
+    assert e.value.message == message
+    assert e.value.fields == fields

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from picloud.rhai.builtins.registry import NO_THIS, CallContext
-from picloud.rhai.errors import ErrorArithmetic, ErrorBitFieldBounds, ErrorDataTooLarge, RhaiError
-from picloud.rhai.values import INT_MAX, FnPtr, RhaiRange
+from picloud.rhai.errors import ErrorArithmetic, ErrorDataTooLarge, RhaiError
+from picloud.rhai.values import INT_MAX, FnPtr, RhaiRange, bit_bounds
 
 __all__ = [
     "acc_caller",
@@ -53,9 +53,7 @@ def bit_index(bit: int) -> int:
             return 64 + bit
     elif bit < 64:
         return bit
-    raise ErrorBitFieldBounds(
-        f"Bit-field index {bit} out of bounds: only 64 bits in number", length=64, index=bit
-    )
+    raise bit_bounds(bit)
 
 
 def arith(msg: str) -> RhaiError:
@@ -65,7 +63,7 @@ def arith(msg: str) -> RhaiError:
 
 def too_large(what: str) -> RhaiError:
     """Rhai's ``ErrorDataTooLarge`` (``"Length of string"``, ``"Size of array"`` …)."""
-    return ErrorDataTooLarge(f"{what} too large", name=what)
+    return ErrorDataTooLarge(f"{what} too large", type=what)
 
 
 def is_fn_not_found(e: RhaiError, fp: FnPtr) -> bool:

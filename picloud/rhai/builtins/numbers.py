@@ -8,8 +8,7 @@ from typing import Any
 
 from picloud.rhai.builtins._util import arith, bit_index
 from picloud.rhai.builtins.registry import Library
-from picloud.rhai.errors import ErrorBitFieldBounds
-from picloud.rhai.values import INT_MAX, INT_MIN, U8, Char, RhaiRange
+from picloud.rhai.values import INT_MAX, INT_MIN, U8, Char, RhaiRange, bit_bounds
 
 __all__ = [
     "float_to_int",
@@ -246,9 +245,7 @@ def _range_bits(r: RhaiRange) -> tuple[int, int]:
     if r.inclusive:
         to = max(r.end, start - 1)
         if to >= 64:
-            raise ErrorBitFieldBounds(
-                f"Bit-field index {to} out of bounds: only 64 bits in number", length=64, index=to
-            )
+            raise bit_bounds(to)
         return start, to - start + 1
     return start, max(r.end, start) - start
 
