@@ -2,8 +2,25 @@
 
 ``CORE`` holds only the built-in operators (what a ``raw_engine`` has);
 ``STANDARD`` adds every standard package function. The compiler resolves calls
-with ``Library.resolve(name, arg_types)`` and may call the fast operator
+with ``Library.resolve(name, arg_types)`` (exact ``type()`` match per parameter,
+``None`` = any; the most specific overload wins) and may call the fast operator
 functions re-exported here (``add``, ``eq`` …) directly on hot paths.
+
+Calling conventions of a ``NativeFn``:
+
+* ``needs_ctx`` functions are called as ``fn(ctx, *args)`` with a ``CallContext``;
+* ``mutating`` functions return ``(new_receiver, result)``: write ``new_receiver``
+  back where ``args[0]`` came from (lists, dicts and bytearrays come back as the
+  same, changed object; strings, ints and chars as new values);
+* the fast operator functions return ``NOT_BUILTIN`` when no built-in applies
+  (then try script/host overloads, else ``ErrorFunctionNotFound``); comparisons
+  of two different built-in types never do: they are false (``!=`` true).
+
+Optional ``CallContext`` extras the library uses when present:
+``call_this(fp, args, this) -> (result, new_this)`` (``for_each`` writes elements
+back), ``fn_arity(fp)`` (callback shape without trial calls; a ``fp.fn`` with an
+``arity`` attribute also works) and ``fast_caller(fp, nargs) -> callable | None``
+(a direct ``f(*args)`` for hot loops such as ``sort`` and ``map``).
 """
 
 from __future__ import annotations
