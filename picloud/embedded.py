@@ -103,8 +103,15 @@ class EmbeddedServices:
         if self._redis is not None:
             server, self._redis = self._redis, None
             with contextlib.suppress(Exception):
-                # SHUTDOWN SAVE persists the dataset; the connection drops as it exits.
-                server.execute_command("SHUTDOWN", "SAVE")
+                # SHUTDOWN SAVE persists the dataset. A client without retries:
+                # the default one keeps reconnecting to the vanished socket for seconds.
+                import redis
+                from redis.backoff import NoBackoff
+                from redis.retry import Retry
+
+                once = redis.Redis(unix_socket_path=server.socket_file, retry=Retry(NoBackoff(), 0))
+                once.shutdown(save=True)
+                once.close()
             with contextlib.suppress(Exception):
                 server._cleanup()
             self.redis_url = None

@@ -156,21 +156,25 @@ def _events_list(args: argparse.Namespace) -> int:
             sys.stdout.write(msgspec.json.encode([event_to_dict(e) for e in events]).decode())
             sys.stdout.write("\n")
             return 0
+        header = ("position", "recorded_at", "app", "stream@version", "type", "actor")
+        rows = [
+            (str(e.position), e.recorded_at.isoformat(timespec="milliseconds"), e.app_id or "-",
+             f"{e.stream}@{e.version}", e.type, e.meta.actor or "-")
+            for e in events
+        ]
+        if not sys.stdout.isatty():
+            # Piped: whole values, tab-separated, so grep/cut/awk see everything.
+            for line in (header, *rows):
+                print("\t".join(line))
+            return 0
         from rich.console import Console
         from rich.table import Table
 
         table = Table(box=None)
-        for column in ("position", "recorded_at", "app", "stream@version", "type", "actor"):
-            table.add_column(column)
-        for e in events:
-            table.add_row(
-                str(e.position),
-                e.recorded_at.isoformat(timespec="seconds"),
-                e.app_id or "-",
-                f"{e.stream}@{e.version}",
-                e.type,
-                e.meta.actor or "-",
-            )
+        for column in header:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*row)
         Console().print(table)
         return 0
 

@@ -8,8 +8,10 @@ import time
 import uuid
 
 import asyncpg
+import msgspec
 import pytest
 
+from picloud.cli import main as cli_main
 from picloud.errors import Conflict, InvalidInput, PicloudError, VersionConflict
 from picloud.events import (
     NOTIFY_CHANNEL,
@@ -23,6 +25,7 @@ from picloud.events import (
     read_stream,
     stream_version,
 )
+from picloud.settings import get_settings
 
 
 class ThingHappened(Event, tag="test_store.thing_happened"):
@@ -261,3 +264,38 @@ async def test_notify_in_the_transaction_or_after_commit_wakes_listeners(
         await notify_committed(c, instance)
         await notify_committed(c, [])
     assert await asyncio.wait_for(received.get(), timeout=5) == f":{quiet[0].position + 1}"
+
+
+async def test_cli_events_list_filters_and_prints_json(
+    conn: asyncpg.Connection, database_url: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given events of two apps
+    app, other = str(uuid.uuid4()), str(uuid.uuid4())
+    async with conn.transaction():
+        mine = await append(conn, "a", None, [ThingHappened(n=1), OtherHappened(label="x"),
+                                              ThingHappened(n=2, note="n")], META, app_id=app)
+        await append(conn, "b", None, [ThingHappened(n=3)], META, app_id=other)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    try:
+        # When listing one app's ThingHappened after its first event, as JSON
+        argv = ["events", "list", "--app", app, "--after", str(mine[0].position),
+                "--type", "test_store.thing_happened", "--json"]
+        assert await asyncio.to_thread(cli_main, argv) == 0
+        listed = msgspec.json.decode(capsys.readouterr().out)
+        # Then only the matching event is printed, with its data and metadata
+        assert [e["position"] for e in listed] == [mine[2].position]
+        assert listed[0]["data"] == {"n": 2, "note": "n"}
+        assert listed[0]["meta"]["actor"] == "user:1" and listed[0]["app_id"] == app
+        # And the table form lists everything
+        assert await asyncio.to_thread(cli_main, ["events", "list"]) == 0
+        out = capsys.readouterr().out
+        assert out.count("test_store.thing_happened") == 3 and "user:1" in out
+        # And an unknown app is a clear error
+        assert await asyncio.to_thread(cli_main, ["events", "list", "--app", "nope"]) == 1
+        assert "error[not_found]" in capsys.readouterr().err
+        assert await asyncio.to_thread(cli_main, ["events", "list", "--after", "-1"]) == 1
+        assert "error[invalid_input]" in capsys.readouterr().err
+    finally:
+        get_settings.cache_clear()

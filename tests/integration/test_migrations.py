@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
+import redis
 
 from picloud.cli import main as cli_main
+from picloud.embedded import EmbeddedServices
 from picloud.errors import MigrationError
 from picloud.migrations import MIGRATIONS_DIR, discover, migrate
 from picloud.settings import get_settings
@@ -165,3 +169,44 @@ async def test_cli_migrate_applies_then_reports_up_to_date(
         assert "up to date" in capsys.readouterr().out
     finally:
         get_settings.cache_clear()
+
+
+def test_migrations_and_data_survive_an_embedded_restart() -> None:
+    # Given the embedded PostgreSQL and Redis with data in a directory
+    data_dir = tempfile.mkdtemp(prefix="picloud-embedded-test-")
+    try:
+        with EmbeddedServices(data_dir) as services:
+            assert services.database_url and services.redis_url
+            dsn, url = services.database_url, services.redis_url
+            assert asyncio.run(migrate(dsn))[0] == "0001_event_log.sql"
+            asyncio.run(_execute(dsn, "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('x')"))
+            client = redis.Redis.from_url(url)
+            client.set("kept", "y")
+            client.close()
+        # When they are stopped and started again on the same directory
+        with EmbeddedServices(data_dir) as services:
+            dsn, url = services.database_url, services.redis_url  # type: ignore[assignment]
+            # Then nothing is left to migrate and the data is still there
+            assert asyncio.run(migrate(dsn)) == []
+            assert asyncio.run(_fetchval(dsn, "SELECT v FROM kept")) == "x"
+            client = redis.Redis.from_url(url)
+            assert client.get("kept") == b"y"
+            client.close()
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+async def _execute(dsn: str, sql: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def _fetchval(dsn: str, sql: str) -> Any:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetchval(sql)
+    finally:
+        await conn.close()
