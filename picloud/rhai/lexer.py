@@ -30,6 +30,7 @@ __all__ = [
     "KEYWORDS",
     "RESERVED_WORDS",
     "is_valid_identifier",
+    "function_name_problem",
 ]
 
 Token = tuple[str, object, int, int]
@@ -108,6 +109,8 @@ _NEXT_UNARY = frozenset(
     "< > ! <= >= | & if while until in !in && &= || |= ^ ^= return throw ?[".split()
 ) | {ERR}
 
+# Every operator/punctuation spelling, active or reserved.
+_ALL_SYMBOLS = _SYM1 | frozenset(_SYM2) | frozenset(_SYM3) | _RESERVED_SYMBOLS | {"!in"}
 _DATA_KINDS = frozenset({INT, FLOAT, STR, ISTR, CHAR, IDENT, EOF, ERR})
 
 _WS = re.compile(r"[ \t\r\x0c]+")
@@ -130,6 +133,20 @@ _MASK64 = (1 << 64) - 1
 def is_valid_identifier(name: str) -> bool:
     """Rhai's rule: an ASCII letter first, then letters, digits or ``_``."""
     return bool(name) and name[0] in _ID_FIRST and all(c in _ID_CONT for c in name)
+
+
+def function_name_problem(name: str) -> str | None:
+    """How Rhai's ``Fn(name)`` judges a name (``FnPtr::try_from``).
+
+    ``None``: a valid script function name. ``"Reserved"``: a keyword, reserved
+    word or symbol (Rhai raises ``ErrorParsing`` ``Reserved(name)``, e.g.
+    ``Fn("print")``). ``"NotFound"``: anything else (``ErrorFunctionNotFound``).
+    """
+    if name in KEYWORDS or name in RESERVED_WORDS or name in _ALL_SYMBOLS:
+        return "Reserved"
+    if is_valid_identifier(name):
+        return None
+    return "NotFound"
 
 
 class _LexFail(Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from picloud.rhai.errors import ErrorParsing
-from picloud.rhai.lexer import ERR, tokenize
+from picloud.rhai.lexer import ERR, function_name_problem, tokenize
 from picloud.rhai.parser import parse
 
 
@@ -199,3 +199,14 @@ def test_disabled_symbols_turn_into_reserved_tokens() -> None:
     ]
     toks = tokenize("eval(1)", disabled_symbols={"eval"})
     assert toks[0][0] == ERR and toks[0][1][1] == "ImproperSymbol"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [("foo", None), ("is_def_fn", None), ("print", "Reserved"), ("Fn", "Reserved"), ("while", "Reserved"),
+     ("var", "Reserved"), ("+", "Reserved"), ("==", "Reserved"), ("_x", "NotFound"), ("a b", "NotFound"),
+     ("", "NotFound")],
+)  # fmt: skip
+def test_function_name_problem_matches_fn_pointer_rules(name: str, problem: str | None) -> None:
+    """Given a name for ``Fn(name)``, then it is valid, reserved (ErrorParsing) or not found."""
+    assert function_name_problem(name) == problem
