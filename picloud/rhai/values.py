@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -44,6 +44,8 @@ from picloud.rhai.errors import (
 )
 
 __all__ = [
+    "HOST_TO_DEBUG",
+    "HOST_TO_STRING",
     "HOST_TYPE_NAMES",
     "INT_MAX",
     "INT_MIN",
@@ -148,6 +150,10 @@ class Timestamp:
 
 #: Display names of host types (``type_of`` and error texts); the engine fills it.
 HOST_TYPE_NAMES: dict[type, str] = {}
+#: ``to_string`` / ``to_debug`` of host types (the engine fills them from registered
+#: functions); without an entry a host value shows as its type name.
+HOST_TO_STRING: dict[type, Callable[[Any], str]] = {}
+HOST_TO_DEBUG: dict[type, Callable[[Any], str]] = {}
 
 _TYPE_NAMES: dict[type, str] = {
     int: "i64",
@@ -303,6 +309,8 @@ def to_debug(v: Any) -> str:
     if t is RhaiRange:
         # Rust's Debug of a range spells out an open end (Display writes `5..`).
         return f"{v.start}..={v.end}" if v.inclusive else f"{v.start}..{v.end}"
+    if t in HOST_TO_DEBUG:
+        return str(HOST_TO_DEBUG[t](v))
     return _compound(v, t)
 
 
@@ -321,6 +329,13 @@ def _compound(v: Any, t: type) -> str:
         return "<timestamp>"
     if t is U8:
         return str(int(v))
+    return _host_text(v, t, HOST_TO_STRING)
+
+
+def _host_text(v: Any, t: type, table: dict[type, Any]) -> str:
+    f = table.get(t)
+    if f is not None:
+        return str(f(v))
     hook = getattr(v, "__rhai_display__", None)
     if hook is not None:
         return str(hook())

@@ -20,6 +20,8 @@ from picloud.rhai.errors import (
     RhaiError,
 )
 from picloud.rhai.values import (
+    HOST_TO_DEBUG,
+    HOST_TO_STRING,
     HOST_TYPE_NAMES,
     U8,
     Char,
@@ -137,8 +139,15 @@ def test_host_type_names_come_from_registry() -> None:
     try:
         assert type_name(Point()) == "Point"
         assert to_display(Point()) == "Point"
+        assert to_debug([Point()]) == "[Point]"
+        HOST_TO_STRING[Point] = lambda p: "P(1)"
+        HOST_TO_DEBUG[Point] = lambda p: "Point { x: 1 }"
+        assert to_display(Point()) == "P(1)"
+        assert to_display([Point()]) == "[Point { x: 1 }]"
     finally:
         del HOST_TYPE_NAMES[Point]
+        HOST_TO_STRING.pop(Point, None)
+        HOST_TO_DEBUG.pop(Point, None)
 
 
 def test_data_size_counts_nested_containers() -> None:
