@@ -33,10 +33,10 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from picloud.db import create_pool  # noqa: E402
-from picloud.events import Event, EventMeta, append  # noqa: E402
-from picloud.migrations import migrate  # noqa: E402
-from picloud.settings import Settings  # noqa: E402
+from picloud.db import create_pool
+from picloud.events import Event, EventMeta, append
+from picloud.migrations import migrate
+from picloud.settings import Settings
 
 
 class BenchItemAdded(Event, tag="bench.item_added"):
@@ -49,8 +49,13 @@ class BenchItemAdded(Event, tag="bench.item_added"):
     note: str
 
 
-EVENT = BenchItemAdded(cart_id=str(uuid.uuid4()), sku="SKU-0042-BLUE-XL", quantity=2,
-                       price_cents=1999, note="gift wrap please, leave at the back door " * 2)
+EVENT = BenchItemAdded(
+    cart_id=str(uuid.uuid4()),
+    sku="SKU-0042-BLUE-XL",
+    quantity=2,
+    price_cents=1999,
+    note="gift wrap please, leave at the back door " * 2,
+)
 META = EventMeta(actor="user:bench", request_id="bench", correlation_id="bench")
 
 _RAW_DDL = """
@@ -66,8 +71,7 @@ _RAW_INSERT = (
     "INSERT INTO raw_events (app_id, stream, version, type, data, meta, actor, correlation_id)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
 )
-_COPY_COLUMNS = ["app_id", "stream", "version", "type", "data", "meta", "actor",
-                 "correlation_id"]
+_COPY_COLUMNS = ["app_id", "stream", "version", "type", "data", "meta", "actor", "correlation_id"]
 
 Worker = Callable[[asyncpg.Connection, int], Awaitable[int]]
 
@@ -100,8 +104,17 @@ def raw_single() -> Worker:
     async def work(conn: asyncpg.Connection, w: int) -> int:
         v = versions[w] = versions.get(w, 0) + 1
         async with conn.transaction():
-            await conn.execute(_RAW_INSERT, None, f"raw-{run}-{w}", v, "bench.item_added", data,
-                               META_JSON, META.actor, META.correlation_id)
+            await conn.execute(
+                _RAW_INSERT,
+                None,
+                f"raw-{run}-{w}",
+                v,
+                "bench.item_added",
+                data,
+                META_JSON,
+                META.actor,
+                META.correlation_id,
+            )
         return 1
 
     return work
@@ -114,11 +127,21 @@ def raw_copy(batch: int) -> Worker:
     async def work(conn: asyncpg.Connection, w: int) -> int:
         base = versions.get(w, 0)
         versions[w] = base + batch
-        records = [(None, f"copy-{run}-{w}", base + i + 1, "bench.item_added", EVENT_JSON,
-                    META_JSON, META.actor, META.correlation_id) for i in range(batch)]
+        records = [
+            (
+                None,
+                f"copy-{run}-{w}",
+                base + i + 1,
+                "bench.item_added",
+                EVENT_JSON,
+                META_JSON,
+                META.actor,
+                META.correlation_id,
+            )
+            for i in range(batch)
+        ]
         async with conn.transaction():
-            await conn.copy_records_to_table("raw_events", records=records,
-                                             columns=_COPY_COLUMNS)
+            await conn.copy_records_to_table("raw_events", records=records, columns=_COPY_COLUMNS)
         return batch
 
     return work
@@ -156,28 +179,39 @@ async def run(dsn: str, seconds: float, writer_counts: list[int]) -> None:
             await conn.execute(_RAW_DDL)
             version = await conn.fetchval("SHOW server_version")
             sync = await conn.fetchval("SHOW synchronous_commit")
-        print(f"PostgreSQL {version}, synchronous_commit={sync}, {os.cpu_count()} CPUs, "
-              f"{seconds:.1f}s per cell; events/s (ratio to raw in the same run)\n")
-        header = (f"| {'shape':<13} | {'writers':>7} | {'raw asyncpg':>12} | "
-                  f"{'picloud, app per writer':>24} | {'picloud, one app':>18} | "
-                  f"{'NOTIFY in the tx':>19} |")
+        print(
+            f"PostgreSQL {version}, synchronous_commit={sync}, {os.cpu_count()} CPUs, "
+            f"{seconds:.1f}s per cell; events/s (ratio to raw in the same run)\n"
+        )
+        header = (
+            f"| {'shape':<13} | {'writers':>7} | {'raw asyncpg':>12} | "
+            f"{'picloud, app per writer':>24} | {'picloud, one app':>18} | "
+            f"{'NOTIFY in the tx':>19} |"
+        )
         print(header)
         print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
         for shape, batch in (("single event", 1), ("100-event batch", 100)):
             for writers in writer_counts:
                 raw_work = raw_single() if batch == 1 else raw_copy(batch)
                 raw = await measure(pool, writers, seconds, raw_work)
-                per_app = await measure(pool, writers, seconds,
-                                        picloud_append(batch, shared_app=False))
-                one_app = await measure(pool, writers, seconds,
-                                        picloud_append(batch, shared_app=True))
-                quiet = await measure(pool, writers, seconds,
-                                      picloud_append(batch, shared_app=False, notify=True))
-                def cell(v: float) -> str:
+                per_app = await measure(
+                    pool, writers, seconds, picloud_append(batch, shared_app=False)
+                )
+                one_app = await measure(
+                    pool, writers, seconds, picloud_append(batch, shared_app=True)
+                )
+                quiet = await measure(
+                    pool, writers, seconds, picloud_append(batch, shared_app=False, notify=True)
+                )
+
+                def cell(v: float, raw: float = raw) -> str:
                     return f"{v:>9,.0f} ({v / raw:>4.0%})"
 
-                print(f"| {shape:<13} | {writers:>7} | {raw:>12,.0f} | {cell(per_app):>24} | "
-                      f"{cell(one_app):>18} | {cell(quiet):>19} |", flush=True)
+                print(
+                    f"| {shape:<13} | {writers:>7} | {raw:>12,.0f} | {cell(per_app):>24} | "
+                    f"{cell(one_app):>18} | {cell(quiet):>19} |",
+                    flush=True,
+                )
     finally:
         await pool.close()
 

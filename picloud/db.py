@@ -17,7 +17,7 @@ import msgspec
 from picloud.errors import ConfigError
 from picloud.settings import Settings
 
-__all__ = ["create_pool", "connect", "init_connection", "resolve_dsn", "server_settings"]
+__all__ = ["connect", "create_pool", "init_connection", "resolve_dsn", "server_settings"]
 
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from picloud.errors import DependencyUnavailable
 from picloud.settings import Settings
@@ -49,7 +49,7 @@ class EmbeddedServices:
         self.database_url: str | None = None
         self.redis_url: str | None = None
 
-    def start(self) -> EmbeddedServices:
+    def start(self) -> Self:
         """Start whichever services were asked for; returns ``self``."""
         try:
             if self._want_pg and self._pg is None:
@@ -66,12 +66,12 @@ class EmbeddedServices:
 
     def _start_postgres(self) -> None:
         _prepare_runtime_dir()
-        import pgserver
+        from pgserver.postgres_server import get_server
 
         pgdata = self.data_dir / "pg"
         pgdata.parent.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
-        self._pg = pgserver.get_server(pgdata, cleanup_mode="stop")
+        self._pg = get_server(pgdata, cleanup_mode="stop")
         self.database_url = self._pg.get_uri()
         _log.info("embedded PostgreSQL ready in %.2fs at %s", time.monotonic() - started, pgdata)
 
@@ -121,7 +121,7 @@ class EmbeddedServices:
                 pg.cleanup()
             self.database_url = None
 
-    def __enter__(self) -> EmbeddedServices:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(

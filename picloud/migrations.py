@@ -20,7 +20,7 @@ import asyncpg
 
 from picloud.errors import MigrationError
 
-__all__ = ["Migration", "MIGRATIONS_DIR", "discover", "migrate", "applied", "LOCK_KEY"]
+__all__ = ["LOCK_KEY", "MIGRATIONS_DIR", "Migration", "applied", "discover", "migrate"]
 
 #: Where the repository keeps its migrations.
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -94,9 +94,7 @@ async def applied(conn: asyncpg.Connection) -> dict[int, tuple[str, str]]:
     return {r["version"]: (r["name"], r["checksum"]) for r in rows}
 
 
-async def migrate(
-    target: asyncpg.Connection | str, directory: Path | None = None
-) -> list[str]:
+async def migrate(target: asyncpg.Connection | str, directory: Path | None = None) -> list[str]:
     """Apply every pending migration in order; returns the file names applied.
 
     Raises:

@@ -25,7 +25,7 @@ import msgspec
 
 from picloud.errors import ConfigError
 
-__all__ = ["Settings", "get_settings", "ENV_VARS"]
+__all__ = ["ENV_VARS", "Settings", "get_settings"]
 
 MiB = 1024 * 1024
 

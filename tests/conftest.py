@@ -103,7 +103,7 @@ def _wait_for(name: str, ping: Callable[[], Awaitable[None]]) -> str | None:
         try:
             run_sync(ping)
             return None
-        except Exception as exc:  # any failure to connect means "not there yet"
+        except Exception as exc:  # noqa: BLE001 - any failure means "not there yet"
             if time.monotonic() >= deadline:
                 return f"{name} did not answer within {SERVICE_WAIT_SECONDS:.0f}s: {exc!r}"
             time.sleep(0.5)
@@ -128,7 +128,7 @@ def services() -> Iterator[Services]:
         )
         try:
             embedded.start()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - reported as a missing service below
             problems["embedded"] = str(exc)
         database_url = database_url or embedded.database_url
         redis_url = redis_url or embedded.redis_url
@@ -341,7 +341,7 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     finally:
         try:
             await asyncio.wait_for(p.close(), timeout=10)
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             p.terminate()
 
 

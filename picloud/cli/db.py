@@ -25,7 +25,7 @@ from picloud.events.types import RecordedEvent
 from picloud.migrations import migrate
 from picloud.settings import Settings, get_settings
 
-__all__ = ["register", "PROJECTION_MODULES"]
+__all__ = ["PROJECTION_MODULES", "register"]
 
 #: Modules whose import registers the platform's projections (and their events).
 #: Missing ones are skipped so features can land independently.
@@ -158,8 +158,14 @@ def _events_list(args: argparse.Namespace) -> int:
             return 0
         header = ("position", "recorded_at", "app", "stream@version", "type", "actor")
         rows = [
-            (str(e.position), e.recorded_at.isoformat(timespec="milliseconds"), e.app_id or "-",
-             f"{e.stream}@{e.version}", e.type, e.meta.actor or "-")
+            (
+                str(e.position),
+                e.recorded_at.isoformat(timespec="milliseconds"),
+                e.app_id or "-",
+                f"{e.stream}@{e.version}",
+                e.type,
+                e.meta.actor or "-",
+            )
             for e in events
         ]
         if not sys.stdout.isatty():
@@ -202,27 +208,41 @@ def _rebuild(args: argparse.Namespace) -> int:
             if total < PROGRESS_THRESHOLD:
                 return
             if bar is None:
-                bar = Progress("replaying events", BarColumn(), MofNCompleteColumn(),
-                               TimeRemainingColumn(), console=console, transient=True)
+                bar = Progress(
+                    "replaying events",
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeRemainingColumn(),
+                    console=console,
+                    transient=True,
+                )
                 bar.start()
                 task = bar.add_task("replay", total=total)
             bar.update(task, completed=done)
 
         try:
-            report = await rebuild(conn, verify=args.verify, keep=args.keep,
-                                   sample_size=args.sample, progress=progress)
+            report = await rebuild(
+                conn, verify=args.verify, keep=args.keep, sample_size=args.sample, progress=progress
+            )
         finally:
             if bar is not None:
                 bar.stop()
-        print(f"replayed {report.events_replayed} events (up to position {report.last_position})"
-              f" through {len(report.projections)} projections: {', '.join(report.projections)}")
+        print(
+            f"replayed {report.events_replayed} events (up to position {report.last_position})"
+            f" through {len(report.projections)} projections: {', '.join(report.projections)}"
+        )
         if report.kept:
             print(f"shadow tables kept in schema {report.shadow_schema}")
         if not report.verified:
             return 0
         for diff in report.tables:
-            state = "identical" if diff.identical else (
-                f"DIFFERS: {diff.missing_in_shadow} live-only, {diff.extra_in_shadow} shadow-only")
+            state = (
+                "identical"
+                if diff.identical
+                else (
+                    f"DIFFERS: {diff.missing_in_shadow} live-only, {diff.extra_in_shadow} shadow-only"
+                )
+            )
             print(f"  {diff.table}: {diff.live_rows} live / {diff.shadow_rows} rebuilt — {state}")
             for side, row in diff.sample:
                 print(f"    {side}: {msgspec.json.encode(row).decode()}")
@@ -253,8 +273,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     proj = subparsers.add_parser("projections", help="maintain projections")
     pr_sub = proj.add_subparsers(dest="projections_command", metavar="COMMAND", required=True)
     rb = pr_sub.add_parser("rebuild", help="replay the log into shadow tables")
-    rb.add_argument("--verify", action="store_true",
-                    help="compare with the live tables; exit 1 on any difference")
+    rb.add_argument(
+        "--verify",
+        action="store_true",
+        help="compare with the live tables; exit 1 on any difference",
+    )
     rb.add_argument("--keep", action="store_true", help="keep the shadow schema for inspection")
     rb.add_argument("--sample", type=int, default=10, help="differing rows shown per table")
     rb.set_defaults(handler=_rebuild)

@@ -24,11 +24,11 @@ from picloud.events.types import (
 )
 
 __all__ = [
+    "NOTIFY_CHANNEL",
     "Event",
     "EventMeta",
     "RecordedEvent",
     "UnknownEvent",
-    "NOTIFY_CHANNEL",
     "append",
     "decode_event",
     "event_class",

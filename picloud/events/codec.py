@@ -22,7 +22,7 @@ from picloud.events.types import (
     event_class,
 )
 
-__all__ = ["EncodedEvent", "encode_event", "encode_meta", "decode_row", "ROW_COLUMNS"]
+__all__ = ["ROW_COLUMNS", "EncodedEvent", "decode_row", "encode_event", "encode_meta"]
 
 _encode = msgspec.json.encode
 _meta_decoder = msgspec.json.Decoder(EventMeta)

@@ -36,16 +36,16 @@ from picloud.events.types import Event, EventMeta, RecordedEvent
 from picloud.projections.base import projections_for
 
 __all__ = [
+    "MAX_BATCH",
+    "NOTIFY_CHANNEL",
     "append",
-    "read_stream",
-    "read_app",
-    "read_all",
-    "stream_version",
     "last_position",
     "lock_app",
     "notify_committed",
-    "NOTIFY_CHANNEL",
-    "MAX_BATCH",
+    "read_all",
+    "read_app",
+    "read_stream",
+    "stream_version",
 ]
 
 #: LISTEN here for a wake-up after each append; payload ``"<app id or empty>:<last position>"``.
@@ -107,15 +107,18 @@ async def append(
     if not isinstance(stream, str) or not stream or len(stream) > _MAX_STREAM_LEN:
         raise InvalidInput(
             f"stream must be a non-empty string of at most {_MAX_STREAM_LEN} characters",
-            code="invalid_stream", details={"field": "stream"},
+            code="invalid_stream",
+            details={"field": "stream"},
         )
     if expected_version is not None and (
-        not isinstance(expected_version, int) or isinstance(expected_version, bool)
+        not isinstance(expected_version, int)
+        or isinstance(expected_version, bool)
         or expected_version < 0
     ):
         raise InvalidInput(
             "expected_version must be None or an integer >= 0",
-            code="invalid_expected_version", details={"field": "expected_version"},
+            code="invalid_expected_version",
+            details={"field": "expected_version"},
         )
     if not events:
         raise InvalidInput("append needs at least one event", code="invalid_event")
@@ -156,7 +159,8 @@ async def append(
     except asyncpg.PostgresError as exc:
         if getattr(exc, "sqlstate", None) == "PCE02":
             raise Conflict(
-                f"stream {stream!r} belongs to another app", code="stream_app_mismatch",
+                f"stream {stream!r} belongs to another app",
+                code="stream_app_mismatch",
                 details={"stream": stream},
             ) from exc
         raise
@@ -164,8 +168,11 @@ async def append(
         actual = rows[0]["o_version"]
         raise VersionConflict(
             f"stream {stream!r} is at version {actual}, expected {expected_version}",
-            details={"stream": stream, "expected_version": expected_version,
-                     "actual_version": actual},
+            details={
+                "stream": stream,
+                "expected_version": expected_version,
+                "actual_version": actual,
+            },
         )
     rows = sorted(rows, key=lambda r: r["o_version"])
     app_text = None if app is None else str(app)
@@ -199,8 +206,9 @@ async def notify_committed(conn: asyncpg.Connection, recorded: Sequence[Recorded
     """
     if recorded:
         last = recorded[-1]
-        await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL,
-                           f"{last.app_id or ''}:{last.position}")
+        await conn.execute(
+            "SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, f"{last.app_id or ''}:{last.position}"
+        )
 
 
 async def lock_app(conn: asyncpg.Connection, app_id: str | uuid.UUID | None) -> None:
@@ -210,8 +218,9 @@ async def lock_app(conn: asyncpg.Connection, app_id: str | uuid.UUID | None) -> 
     :func:`append` takes it again (a no-op) later in the same transaction.
     """
     if not conn.is_in_transaction():
-        raise PicloudError("lock_app() must run inside a transaction",
-                           code="append_outside_transaction")
+        raise PicloudError(
+            "lock_app() must run inside a transaction", code="append_outside_transaction"
+        )
     await conn.execute("SELECT picloud_lock_app($1)", _app_uuid(app_id))
 
 
@@ -222,7 +231,9 @@ async def read_stream(
     rows = await conn.fetch(
         f"SELECT {ROW_COLUMNS} FROM events WHERE stream = $1 AND version > $2"
         " ORDER BY version LIMIT $3",
-        stream, after_version, limit,
+        stream,
+        after_version,
+        limit,
     )
     return [decode_row(r) for r in rows]
 
@@ -248,8 +259,7 @@ async def read_app(
         args.append(stream)
         where.append(f"stream = ${len(args)}")
     rows = await conn.fetch(
-        f"SELECT {ROW_COLUMNS} FROM events WHERE {' AND '.join(where)}"
-        " ORDER BY position LIMIT $2",
+        f"SELECT {ROW_COLUMNS} FROM events WHERE {' AND '.join(where)} ORDER BY position LIMIT $2",
         *args,
     )
     return [decode_row(r) for r in rows]
@@ -269,13 +279,16 @@ async def read_all(
     if types is None:
         rows = await conn.fetch(
             f"SELECT {ROW_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2",
-            after, limit,
+            after,
+            limit,
         )
     else:
         rows = await conn.fetch(
             f"SELECT {ROW_COLUMNS} FROM events WHERE position > $1 AND type = ANY($3::text[])"
             " ORDER BY position LIMIT $2",
-            after, limit, list(types),
+            after,
+            limit,
+            list(types),
         )
     return [decode_row(r) for r in rows]
 

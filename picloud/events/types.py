@@ -23,14 +23,14 @@ import msgspec
 from picloud.errors import InvalidInput
 
 __all__ = [
+    "ACTOR_KINDS",
     "Event",
     "EventMeta",
     "RecordedEvent",
     "UnknownEvent",
-    "ACTOR_KINDS",
+    "decode_event",
     "event_class",
     "event_types",
-    "decode_event",
 ]
 
 #: Prefixes an actor may carry (``"<kind>:<id>"``), plus the bare ``"system"``.
@@ -86,12 +86,14 @@ class EventMeta(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
             )
         if self.trigger_depth < 0:
             raise InvalidInput(
-                "trigger_depth must be >= 0", code="invalid_event_meta",
+                "trigger_depth must be >= 0",
+                code="invalid_event_meta",
                 details={"field": "trigger_depth"},
             )
         if self.causation_position is not None and self.causation_position < 1:
             raise InvalidInput(
-                "causation_position must be a log position (>= 1)", code="invalid_event_meta",
+                "causation_position must be a log position (>= 1)",
+                code="invalid_event_meta",
                 details={"field": "causation_position"},
             )
 
@@ -126,8 +128,9 @@ class RecordedEvent(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class _State:
-    registry: dict[str, type[Event]] = {}
-    decoder: msgspec.json.Decoder[Any] | None = None
+    def __init__(self) -> None:
+        self.registry: dict[str, type[Event]] = {}
+        self.decoder: msgspec.json.Decoder[Any] | None = None
 
 
 _state = _State()
@@ -172,7 +175,7 @@ def _decoder() -> msgspec.json.Decoder[Any]:
     if _state.decoder is None:
         if not registry:
             raise LookupError("no event types are registered")
-        union = Union[tuple(registry.values())]  # noqa: UP007 - built at runtime
+        union: Any = Union[tuple(registry.values())]  # noqa: UP007 - built at runtime
         _state.decoder = msgspec.json.Decoder(union)
     return _state.decoder
 

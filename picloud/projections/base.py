@@ -32,15 +32,15 @@ if TYPE_CHECKING:
     from picloud.events.types import RecordedEvent
 
 __all__ = [
-    "Projection",
     "BaseProjection",
-    "register_projection",
-    "unregister_projection",
-    "registered_projection",
-    "projections_for",
+    "Projection",
     "all_projections",
+    "projections_for",
     "quote_ident",
+    "register_projection",
+    "registered_projection",
     "table_ref",
+    "unregister_projection",
 ]
 
 

@@ -31,14 +31,23 @@ from picloud.projections.base import (
     table_ref,
 )
 
-__all__ = ["rebuild", "RebuildReport", "TableDiff", "Progress"]
+__all__ = ["Progress", "RebuildReport", "TableDiff", "rebuild"]
 
 #: ``progress(done, total)`` after each batch of replayed events.
 Progress = Callable[[int, int], None]
 
 #: Types without a btree equality operator, compared through a cast.
-_CASTS = {"json": "jsonb", "xml": "text", "point": "text", "line": "text", "lseg": "text",
-          "box": "text", "path": "text", "polygon": "text", "circle": "text"}
+_CASTS = {
+    "json": "jsonb",
+    "xml": "text",
+    "point": "text",
+    "line": "text",
+    "lseg": "text",
+    "box": "text",
+    "path": "text",
+    "polygon": "text",
+    "circle": "text",
+}
 
 
 @dataclass(frozen=True)
@@ -101,8 +110,9 @@ async def rebuild(
             table that does not exist.
     """
     if conn.is_in_transaction():
-        raise PicloudError("rebuild() needs a connection outside any transaction",
-                           code="rebuild_in_transaction")
+        raise PicloudError(
+            "rebuild() needs a connection outside any transaction", code="rebuild_in_transaction"
+        )
     chosen = list(all_projections() if projections is None else projections)
     names = {p.name for p in chosen}
     shadow = f"picloud_shadow_{uuid.uuid4().hex[:10]}"
@@ -119,8 +129,11 @@ async def rebuild(
         await conn.execute(f"CREATE SCHEMA {quote_ident(shadow)}")
         for table in tables:
             if await conn.fetchval("SELECT to_regclass($1)", table_ref("public", table)) is None:
-                raise PicloudError(f"projection table public.{table} does not exist",
-                                   code="projection_table_missing", details={"table": table})
+                raise PicloudError(
+                    f"projection table public.{table} does not exist",
+                    code="projection_table_missing",
+                    details={"table": table},
+                )
             await conn.execute(
                 f"CREATE TABLE {table_ref(shadow, table)}"
                 f" (LIKE {table_ref('public', table)} INCLUDING ALL)"
@@ -170,7 +183,8 @@ async def _replay(
     while True:
         rows = await conn.fetch(
             f"SELECT {ROW_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2",
-            after, batch_size,
+            after,
+            batch_size,
         )
         if not rows:
             break
@@ -218,10 +232,13 @@ async def _compare(
     )
     sample: list[tuple[str, dict[str, Any]]] = []
     if counts["missing"] or counts["extra"]:
-        for side, query in (("live only", f"{live} EXCEPT ALL {rebuilt}"),
-                            ("shadow only", f"{rebuilt} EXCEPT ALL {live}")):
-            rows = await conn.fetch(f"SELECT to_jsonb(d) AS row FROM ({query}) d LIMIT $1",
-                                    sample_size)
+        for side, query in (
+            ("live only", f"{live} EXCEPT ALL {rebuilt}"),
+            ("shadow only", f"{rebuilt} EXCEPT ALL {live}"),
+        ):
+            rows = await conn.fetch(
+                f"SELECT to_jsonb(d) AS row FROM ({query}) d LIMIT $1", sample_size
+            )
             sample.extend((side, r["row"]) for r in rows)
     return TableDiff(
         table=table,

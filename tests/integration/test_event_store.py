@@ -45,8 +45,9 @@ async def test_append_then_read_back_in_every_shape(conn: asyncpg.Connection) ->
     app = str(uuid.uuid4())
     # When events are appended in one transaction each
     async with conn.transaction():
-        first = await append(conn, "s-1", 0, [ThingHappened(n=1), ThingHappened(n=2)], META,
-                             app_id=app)
+        first = await append(
+            conn, "s-1", 0, [ThingHappened(n=1), ThingHappened(n=2)], META, app_id=app
+        )
     async with conn.transaction():
         second = await append(conn, "s-2", None, [OtherHappened(label="x")], META, app_id=app)
     async with conn.transaction():
@@ -64,9 +65,13 @@ async def test_append_then_read_back_in_every_shape(conn: asyncpg.Connection) ->
     assert [e.version for e in await read_stream(conn, "s-1", after_version=1)] == [2]
     in_app = await read_app(conn, app)
     assert [e.type for e in in_app] == [
-        "test_store.thing_happened", "test_store.thing_happened", "test_store.other_happened"]
+        "test_store.thing_happened",
+        "test_store.thing_happened",
+        "test_store.other_happened",
+    ]
     assert [e.position for e in await read_app(conn, app, after=first[1].position)] == [
-        second[0].position]
+        second[0].position
+    ]
     assert len(await read_app(conn, app, types=["test_store.other_happened"])) == 1
     assert len(await read_app(conn, app, stream="s-1")) == 2
     assert [e.event for e in await read_app(conn, None)] == [OtherHappened(label="sys")]
@@ -91,8 +96,11 @@ async def test_expected_version_mismatch_is_a_conflict_and_writes_nothing(
             # The transaction is still usable after the conflict.
             assert await conn.fetchval("SELECT 1") == 1
         assert info.value.code == "version_conflict" and info.value.http_status == 409
-        assert info.value.details == {"stream": "s", "expected_version": expected,
-                                      "actual_version": 1}
+        assert info.value.details == {
+            "stream": "s",
+            "expected_version": expected,
+            "actual_version": 1,
+        }
     assert await last_position(conn) == before
     async with conn.transaction():
         await append(conn, "s", 1, [ThingHappened(n=2)], META)
@@ -114,13 +122,23 @@ async def test_bad_appends_are_refused_with_codes(conn: asyncpg.Connection) -> N
         ({"app_id": "not-a-uuid"}, "invalid_app_id"),
     ]
     for override, code in cases:
-        args: dict[str, object] = {"stream": "s", "expected_version": None,
-                                   "events": [ThingHappened(n=1)], "app_id": None}
+        args: dict[str, object] = {
+            "stream": "s",
+            "expected_version": None,
+            "events": [ThingHappened(n=1)],
+            "app_id": None,
+        }
         args.update(override)
         async with conn.transaction():
             with pytest.raises(InvalidInput) as info:
-                await append(conn, args["stream"], args["expected_version"],  # type: ignore[arg-type]
-                             args["events"], META, app_id=args["app_id"])  # type: ignore[arg-type]
+                await append(
+                    conn,
+                    args["stream"],
+                    args["expected_version"],  # type: ignore[arg-type]
+                    args["events"],
+                    META,
+                    app_id=args["app_id"],
+                )  # type: ignore[arg-type]
         assert info.value.code == code
     with pytest.raises(InvalidInput) as bad_actor:
         EventMeta(actor="root")
@@ -133,19 +151,21 @@ async def test_a_stream_belongs_to_one_app(conn: asyncpg.Connection) -> None:
         await append(conn, "shared", None, [ThingHappened(n=1)], META, app_id=str(uuid.uuid4()))
     with pytest.raises(Conflict) as info:
         async with conn.transaction():
-            await append(conn, "shared", None, [ThingHappened(n=2)], META,
-                         app_id=str(uuid.uuid4()))
+            await append(conn, "shared", None, [ThingHappened(n=2)], META, app_id=str(uuid.uuid4()))
     assert info.value.code == "stream_app_mismatch"
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE events SET type = 'x'",
-    "UPDATE events SET data = '{}' WHERE false",
-    "DELETE FROM events",
-    "DELETE FROM events WHERE position = -1",
-    "TRUNCATE events",
-    "TRUNCATE events CASCADE",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE events SET type = 'x'",
+        "UPDATE events SET data = '{}' WHERE false",
+        "DELETE FROM events",
+        "DELETE FROM events WHERE position = -1",
+        "TRUNCATE events",
+        "TRUNCATE events CASCADE",
+    ],
+)
 async def test_the_database_refuses_to_change_events(
     conn: asyncpg.Connection, statement: str
 ) -> None:
@@ -194,8 +214,9 @@ async def test_racing_batches_never_interleave(pool: asyncpg.Pool) -> None:
 
     async def writer(k: int) -> list[int]:
         async with pool.acquire() as c, c.transaction():
-            recorded = await append(c, f"batch-{k}", None,
-                                    [ThingHappened(n=i) for i in range(50)], META, app_id=app)
+            recorded = await append(
+                c, f"batch-{k}", None, [ThingHappened(n=i) for i in range(50)], META, app_id=app
+            )
             return [r.position for r in recorded]
 
     batches = await asyncio.gather(*(writer(k) for k in range(8)))
@@ -251,8 +272,9 @@ async def test_notify_in_the_transaction_or_after_commit_wakes_listeners(
     app = str(uuid.uuid4())
     # In the transaction (opt-in): delivered at commit
     async with pool.acquire() as c, c.transaction():
-        recorded = await append(c, "n", None, [ThingHappened(n=1), ThingHappened(n=2)], META,
-                                app_id=app, notify=True)
+        recorded = await append(
+            c, "n", None, [ThingHappened(n=1), ThingHappened(n=2)], META, app_id=app, notify=True
+        )
     assert await asyncio.wait_for(received.get(), timeout=5) == f"{app}:{recorded[-1].position}"
     # By default nothing is sent; notify_committed() sends it after commit
     async with pool.acquire() as c:
@@ -267,21 +289,38 @@ async def test_notify_in_the_transaction_or_after_commit_wakes_listeners(
 
 
 async def test_cli_events_list_filters_and_prints_json(
-    conn: asyncpg.Connection, database_url: str, monkeypatch: pytest.MonkeyPatch,
+    conn: asyncpg.Connection,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Given events of two apps
     app, other = str(uuid.uuid4()), str(uuid.uuid4())
     async with conn.transaction():
-        mine = await append(conn, "a", None, [ThingHappened(n=1), OtherHappened(label="x"),
-                                              ThingHappened(n=2, note="n")], META, app_id=app)
+        mine = await append(
+            conn,
+            "a",
+            None,
+            [ThingHappened(n=1), OtherHappened(label="x"), ThingHappened(n=2, note="n")],
+            META,
+            app_id=app,
+        )
         await append(conn, "b", None, [ThingHappened(n=3)], META, app_id=other)
     monkeypatch.setenv("DATABASE_URL", database_url)
     get_settings.cache_clear()
     try:
         # When listing one app's ThingHappened after its first event, as JSON
-        argv = ["events", "list", "--app", app, "--after", str(mine[0].position),
-                "--type", "test_store.thing_happened", "--json"]
+        argv = [
+            "events",
+            "list",
+            "--app",
+            app,
+            "--after",
+            str(mine[0].position),
+            "--type",
+            "test_store.thing_happened",
+            "--json",
+        ]
         assert await asyncio.to_thread(cli_main, argv) == 0
         listed = msgspec.json.decode(capsys.readouterr().out)
         # Then only the matching event is printed, with its data and metadata

@@ -31,11 +31,14 @@ async def test_migrations_apply_in_version_order_once_with_checksums(
     empty_database_url: str, tmp_path: Path
 ) -> None:
     # Given files whose later versions depend on earlier ones, listed out of order
-    migrations = _write(tmp_path / "m", {
-        "0010_c.sql": "ALTER TABLE b ADD COLUMN c int;",
-        "0001_a.sql": "CREATE TABLE a (id int PRIMARY KEY);",
-        "0002_b.sql": "CREATE TABLE b (a_id int REFERENCES a);\nCREATE INDEX ON b (a_id);",
-    })
+    migrations = _write(
+        tmp_path / "m",
+        {
+            "0010_c.sql": "ALTER TABLE b ADD COLUMN c int;",
+            "0001_a.sql": "CREATE TABLE a (id int PRIMARY KEY);",
+            "0002_b.sql": "CREATE TABLE b (a_id int REFERENCES a);\nCREATE INDEX ON b (a_id);",
+        },
+    )
     # When migrating twice
     first = await migrate(empty_database_url, migrations)
     second = await migrate(empty_database_url, migrations)
@@ -44,8 +47,9 @@ async def test_migrations_apply_in_version_order_once_with_checksums(
     assert second == []
     conn = await asyncpg.connect(empty_database_url)
     try:
-        rows = await conn.fetch("SELECT version, name, checksum FROM schema_migrations"
-                                " ORDER BY version")
+        rows = await conn.fetch(
+            "SELECT version, name, checksum FROM schema_migrations ORDER BY version"
+        )
     finally:
         await conn.close()
     expected = hashlib.sha256((migrations / "0002_b.sql").read_bytes()).hexdigest()
@@ -59,8 +63,10 @@ async def test_an_edited_applied_migration_is_refused_naming_the_file(
     migrations = _write(tmp_path / "m", {"0001_a.sql": "CREATE TABLE a (id int);"})
     await migrate(empty_database_url, migrations)
     # When the applied file is edited and a new one added
-    _write(migrations, {"0001_a.sql": "CREATE TABLE a (id bigint);",
-                        "0002_b.sql": "CREATE TABLE b (id int);"})
+    _write(
+        migrations,
+        {"0001_a.sql": "CREATE TABLE a (id bigint);", "0002_b.sql": "CREATE TABLE b (id int);"},
+    )
     with pytest.raises(MigrationError) as info:
         await migrate(empty_database_url, migrations)
     # Then the runner refuses, names the file, and applies nothing new
@@ -95,11 +101,14 @@ async def test_an_applied_migration_missing_from_disk_is_refused(
 async def test_a_failing_migration_is_rolled_back_and_named(
     empty_database_url: str, tmp_path: Path
 ) -> None:
-    migrations = _write(tmp_path / "m", {
-        "0001_ok.sql": "CREATE TABLE ok (id int);",
-        "0002_bad.sql": "CREATE TABLE half (id int);\nSELECT no_such_function();",
-        "0003_later.sql": "CREATE TABLE later (id int);",
-    })
+    migrations = _write(
+        tmp_path / "m",
+        {
+            "0001_ok.sql": "CREATE TABLE ok (id int);",
+            "0002_bad.sql": "CREATE TABLE half (id int);\nSELECT no_such_function();",
+            "0003_later.sql": "CREATE TABLE later (id int);",
+        },
+    )
     with pytest.raises(MigrationError) as info:
         await migrate(empty_database_url, migrations)
     assert "0002_bad.sql" in info.value.message
@@ -113,11 +122,14 @@ async def test_a_failing_migration_is_rolled_back_and_named(
         await conn.close()
 
 
-@pytest.mark.parametrize("files, fragment", [
-    ({"1_short.sql": "SELECT 1;"}, "1_short.sql"),
-    ({"0001_Upper.sql": "SELECT 1;"}, "0001_Upper.sql"),
-    ({"0001_a.sql": "SELECT 1;", "0001_b.sql": "SELECT 1;"}, "0001_b.sql"),
-])
+@pytest.mark.parametrize(
+    "files, fragment",
+    [
+        ({"1_short.sql": "SELECT 1;"}, "1_short.sql"),
+        ({"0001_Upper.sql": "SELECT 1;"}, "0001_Upper.sql"),
+        ({"0001_a.sql": "SELECT 1;", "0001_b.sql": "SELECT 1;"}, "0001_b.sql"),
+    ],
+)
 def test_badly_named_or_duplicate_files_are_refused(
     tmp_path: Path, files: dict[str, str], fragment: str
 ) -> None:
@@ -129,10 +141,13 @@ async def test_concurrent_migrators_apply_each_migration_exactly_once(
     empty_database_url: str, tmp_path: Path
 ) -> None:
     # Given slow migrations, so the starters really overlap
-    migrations = _write(tmp_path / "m", {
-        "0001_a.sql": "SELECT pg_sleep(0.3); CREATE TABLE a (id int);",
-        "0002_b.sql": "SELECT pg_sleep(0.3); INSERT INTO a VALUES (1);",
-    })
+    migrations = _write(
+        tmp_path / "m",
+        {
+            "0001_a.sql": "SELECT pg_sleep(0.3); CREATE TABLE a (id int);",
+            "0002_b.sql": "SELECT pg_sleep(0.3); INSERT INTO a VALUES (1);",
+        },
+    )
     # When four processes start at once
     results = await asyncio.gather(*(migrate(empty_database_url, migrations) for _ in range(4)))
     # Then one applied everything, the others found nothing to do, and no step ran twice
@@ -141,9 +156,13 @@ async def test_concurrent_migrators_apply_each_migration_exactly_once(
     try:
         assert await conn.fetchval("SELECT count(*) FROM a") == 1
         # The session advisory lock is released afterwards.
-        assert await conn.fetchval(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database ="
-            " (SELECT oid FROM pg_database WHERE datname = current_database())") == 0
+        assert (
+            await conn.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database ="
+                " (SELECT oid FROM pg_database WHERE datname = current_database())"
+            )
+            == 0
+        )
     finally:
         await conn.close()
 

@@ -59,21 +59,28 @@ class CountersProjection(BaseProjection):
                     " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (app_id, name) DO UPDATE"
                     " SET value = c.value + EXCLUDED.value, updated_at = EXCLUDED.updated_at,"
                     " last_position = EXCLUDED.last_position",
-                    app, name, by, event.recorded_at, event.position,
+                    app,
+                    name,
+                    by,
+                    event.recorded_at,
+                    event.position,
                 )
             case Cleared(below=below):
-                await conn.execute(f"DELETE FROM {counters} WHERE app_id = $1 AND value < $2",
-                                   app, below)
+                await conn.execute(
+                    f"DELETE FROM {counters} WHERE app_id = $1 AND value < $2", app, below
+                )
             case Removed(name=name):
-                await conn.execute(f"DELETE FROM {counters} WHERE app_id = $1 AND name = $2",
-                                   app, name)
+                await conn.execute(
+                    f"DELETE FROM {counters} WHERE app_id = $1 AND name = $2", app, name
+                )
         # Reads its own state: the total is the sum over the app's counters now.
         await conn.execute(
             f"INSERT INTO {totals} AS t (app_id, total, events, last_position)"
             f" SELECT $1, coalesce((SELECT sum(value) FROM {counters} WHERE app_id = $1), 0),"
             " 1, $2 ON CONFLICT (app_id) DO UPDATE SET total = EXCLUDED.total,"
             " events = t.events + 1, last_position = EXCLUDED.last_position",
-            app, event.position,
+            app,
+            event.position,
         )
 
 
@@ -115,8 +122,10 @@ async def _workload(pool: asyncpg.Pool, apps: list[str], seconds_or_ops: int, se
             app = local.choice(apps)
             roll = local.random()
             if roll < 0.75:
-                batch: list[Event] = [Incremented(name=local.choice("abcde"), by=local.randint(-3, 9))
-                                      for _ in range(local.randint(1, 4))]
+                batch: list[Event] = [
+                    Incremented(name=local.choice("abcde"), by=local.randint(-3, 9))
+                    for _ in range(local.randint(1, 4))
+                ]
             elif roll < 0.9:
                 batch = [Cleared(below=local.randint(0, 10))]
             else:
@@ -136,8 +145,14 @@ async def test_inline_projection_sees_its_write_in_the_same_transaction(
 ) -> None:
     app = str(uuid.uuid4())
     async with conn.transaction():
-        recorded = await append(conn, "c", None, [Incremented(name="a", by=2),
-                                                  Incremented(name="a", by=3)], META, app_id=app)
+        recorded = await append(
+            conn,
+            "c",
+            None,
+            [Incremented(name="a", by=2), Incremented(name="a", by=3)],
+            META,
+            app_id=app,
+        )
         row = await conn.fetchrow("SELECT value, last_position FROM test_counters")
         assert (row["value"], row["last_position"]) == (5, recorded[-1].position)
     assert projections_for("test_proj.cleared") == (counters,)
@@ -150,14 +165,17 @@ async def test_a_failing_projection_rolls_back_the_append(
     # Given the projection's tables are missing, so apply() fails
     with pytest.raises(asyncpg.UndefinedTableError):
         async with conn.transaction():
-            await append(conn, "c", None, [Incremented(name="a", by=1)], META,
-                         app_id=str(uuid.uuid4()))
+            await append(
+                conn, "c", None, [Incremented(name="a", by=1)], META, app_id=str(uuid.uuid4())
+            )
     # Then the event is not in the log either
     assert await conn.fetchval("SELECT count(*) FROM events") == 0
 
 
 async def test_rebuild_verify_is_identical_after_a_random_concurrent_workload(
-    pool: asyncpg.Pool, conn: asyncpg.Connection, counters: CountersProjection,
+    pool: asyncpg.Pool,
+    conn: asyncpg.Connection,
+    counters: CountersProjection,
     counter_tables: None,
 ) -> None:
     # Given the platform's own projections too, as far as they have landed
@@ -180,8 +198,12 @@ async def test_rebuild_verify_is_identical_after_a_random_concurrent_workload(
     live = await conn.fetchval("SELECT count(*) FROM test_totals")
     assert live == 3
     # And the shadow schema is gone
-    assert await conn.fetchval(
-        "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'picloud_shadow_%'") == 0
+    assert (
+        await conn.fetchval(
+            "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'picloud_shadow_%'"
+        )
+        == 0
+    )
 
 
 async def test_rebuild_reports_a_tampered_row_with_a_sample(
@@ -189,8 +211,14 @@ async def test_rebuild_reports_a_tampered_row_with_a_sample(
 ) -> None:
     app = str(uuid.uuid4())
     async with conn.transaction():
-        await append(conn, "c", None, [Incremented(name="a", by=1), Incremented(name="b", by=2)],
-                     META, app_id=app)
+        await append(
+            conn,
+            "c",
+            None,
+            [Incremented(name="a", by=1), Incremented(name="b", by=2)],
+            META,
+            app_id=app,
+        )
     await conn.execute("UPDATE test_counters SET value = 99 WHERE name = 'b'")
     report = await rebuild(conn, verify=True, projections=[counters], sample_size=5)
     assert not report.identical
@@ -205,24 +233,30 @@ async def test_rebuild_keep_leaves_the_shadow_schema(
     conn: asyncpg.Connection, counters: CountersProjection, counter_tables: None
 ) -> None:
     async with conn.transaction():
-        await append(conn, "c", None, [Incremented(name="a", by=4)], META,
-                     app_id=str(uuid.uuid4()))
+        await append(conn, "c", None, [Incremented(name="a", by=4)], META, app_id=str(uuid.uuid4()))
     report = await rebuild(conn, verify=False, keep=True, projections=[counters])
     assert report.kept and not report.tables
-    value = await conn.fetchval(f"SELECT value FROM {table_ref(report.shadow_schema, 'test_counters')}")
+    value = await conn.fetchval(
+        f"SELECT value FROM {table_ref(report.shadow_schema, 'test_counters')}"
+    )
     assert value == 4
 
 
 async def test_cli_rebuild_verify_exits_nonzero_on_a_difference(
-    conn: asyncpg.Connection, database_url: str, counters: CountersProjection,
-    counter_tables: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    conn: asyncpg.Connection,
+    database_url: str,
+    counters: CountersProjection,
+    counter_tables: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", database_url)
     get_settings.cache_clear()
     try:
         async with conn.transaction():
-            await append(conn, "c", None, [Incremented(name="a", by=1)], META,
-                         app_id=str(uuid.uuid4()))
+            await append(
+                conn, "c", None, [Incremented(name="a", by=1)], META, app_id=str(uuid.uuid4())
+            )
         assert await asyncio.to_thread(cli_main, ["projections", "rebuild", "--verify"]) == 0
         assert "identical" in capsys.readouterr().out
         await conn.execute("DELETE FROM test_totals")

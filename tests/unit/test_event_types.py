@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import msgspec
 import pytest
@@ -28,7 +28,7 @@ class ItemAdded(Event, tag="test_types.item_added"):
 
     item: str
     quantity: int = 1
-    tags: list[str] = []
+    tags: list[str] = []  # noqa: RUF012 - msgspec copies mutable defaults
 
 
 class _Shared(Event):
@@ -55,18 +55,22 @@ def test_an_old_payload_decodes_after_fields_with_defaults_were_added() -> None:
 
 
 def test_a_payload_with_a_field_that_was_since_removed_still_decodes() -> None:
-    assert decode_event(b'{"type":"test_types.item_added","item":"pen","colour":"red"}') == \
-        ItemAdded(item="pen")
+    assert decode_event(
+        b'{"type":"test_types.item_added","item":"pen","colour":"red"}'
+    ) == ItemAdded(item="pen")
 
 
 def test_tags_not_class_paths_identify_events() -> None:
-    assert msgspec.json.decode(encode_event(ItemAdded(item="x")).data)["type"] == \
-        "test_types.item_added"
+    assert (
+        msgspec.json.decode(encode_event(ItemAdded(item="x")).data)["type"]
+        == "test_types.item_added"
+    )
     assert event_class("test_types.item_added") is ItemAdded
     assert event_class("test_types.item_removed") is ItemRemoved
     assert "_Shared" not in event_types() and event_class("_Shared") is None
-    assert decode_event(b'{"type":"test_types.item_removed","item":"x"}') == \
-        ItemRemoved(item="x", owner="nobody")
+    assert decode_event(b'{"type":"test_types.item_removed","item":"x"}') == ItemRemoved(
+        item="x", owner="nobody"
+    )
 
 
 def test_the_union_decoder_is_built_once_and_reused_until_a_type_is_added() -> None:
@@ -125,8 +129,9 @@ def test_a_row_of_an_unknown_type_decodes_as_unknown_event() -> None:
     assert event == UnknownEvent(type="gone.away", data={"a": 1})
 
 
-@pytest.mark.parametrize("actor", ["system", "user:1", "key:k_1", "script:abc", "trigger:t",
-                                   "cron:c-1", None])
+@pytest.mark.parametrize(
+    "actor", ["system", "user:1", "key:k_1", "script:abc", "trigger:t", "cron:c-1", None]
+)
 def test_valid_actors(actor: str | None) -> None:
     assert EventMeta(actor=actor).actor == actor
 
@@ -150,19 +155,32 @@ def test_meta_omits_defaults_and_round_trips() -> None:
 
 def test_caused_by_links_a_trigger_hop() -> None:
     cause = RecordedEvent(
-        position=42, app_id=None, stream="s", version=1, type="test_types.item_added",
-        schema_version=1, event=ItemAdded(item="x"),
+        position=42,
+        app_id=None,
+        stream="s",
+        version=1,
+        type="test_types.item_added",
+        schema_version=1,
+        event=ItemAdded(item="x"),
         meta=EventMeta(actor="user:1", correlation_id="c", trigger_depth=2),
-        recorded_at=datetime.now(timezone.utc),
+        recorded_at=datetime.now(UTC),
     )
     child = EventMeta(actor="trigger:t1", request_id="job-1").caused_by(cause)
-    assert (child.actor, child.correlation_id, child.causation_position, child.trigger_depth,
-            child.request_id) == ("trigger:t1", "c", 42, 3, "job-1")
+    assert (
+        child.actor,
+        child.correlation_id,
+        child.causation_position,
+        child.trigger_depth,
+        child.request_id,
+    ) == ("trigger:t1", "c", 42, 3, "job-1")
     assert EventMeta.system().actor == "system"
 
 
-@given(item=st.text(), quantity=st.integers(min_value=-(2**63), max_value=2**63 - 1),
-       tags=st.lists(st.text(), max_size=5))
+@given(
+    item=st.text(),
+    quantity=st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    tags=st.lists(st.text(), max_size=5),
+)
 def test_any_event_round_trips_through_its_stored_form(
     item: str, quantity: int, tags: list[str]
 ) -> None:
@@ -173,6 +191,14 @@ def test_any_event_round_trips_through_its_stored_form(
 
 
 def _row(tag: str, data: str) -> dict[str, object]:
-    return {"position": 1, "app_id": None, "stream": "s", "version": 1, "type": tag,
-            "schema_version": 1, "data": data, "meta": "{}",
-            "recorded_at": datetime(2026, 1, 1, tzinfo=timezone.utc)}
+    return {
+        "position": 1,
+        "app_id": None,
+        "stream": "s",
+        "version": 1,
+        "type": tag,
+        "schema_version": 1,
+        "data": data,
+        "meta": "{}",
+        "recorded_at": datetime(2026, 1, 1, tzinfo=UTC),
+    }
