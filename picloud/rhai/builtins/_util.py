@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from picloud.rhai.builtins.indexing import bit_bounds
 from picloud.rhai.builtins.registry import NO_THIS, CallContext
 from picloud.rhai.errors import ErrorArithmetic, ErrorDataTooLarge, RhaiError
-from picloud.rhai.values import INT_MAX, FnPtr, RhaiRange, bit_bounds
+from picloud.rhai.values import INT_MAX, FnPtr, RhaiRange
 
 __all__ = [
     "acc_caller",

@@ -7,8 +7,9 @@ import re
 from typing import Any
 
 from picloud.rhai.builtins._util import arith, bit_index
+from picloud.rhai.builtins.indexing import bit_bounds
 from picloud.rhai.builtins.registry import Library
-from picloud.rhai.values import INT_MAX, INT_MIN, U8, Char, RhaiRange, bit_bounds
+from picloud.rhai.values import INT_MAX, INT_MIN, U8, Char, RhaiRange
 
 __all__ = [
     "float_to_int",
