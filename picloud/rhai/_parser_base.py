@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["NO_VALUE", "ParserBase", "is_constant", "literal_value", "start_pos", "token_text"]
 
 _I64_MAX = (1 << 63) - 1
+_new_tuple = tuple.__new__
 #: Keywords that cannot name a parameter (``VariableExpected``).
 STANDARD_KEYWORDS = frozenset(
     "fn private import export as true false let const if else do while until loop for in "
@@ -168,7 +169,8 @@ class ParserBase:
     @staticmethod
     def pos_of(tok: Token) -> Position:
         """Position of a token."""
-        return Position(tok[2], tok[3])
+        # tuple.__new__ directly: NamedTuple's own __new__ adds a Python-level call.
+        return _new_tuple(Position, (tok[2], tok[3]))
 
     def fail(self, kind: str, message: str, tok_or_pos: Token | Position, *args: Any) -> NoReturn:
         """Raise a parse error of Rhai ``ParseErrorType`` ``kind``."""

@@ -45,6 +45,8 @@ PRECEDENCE: dict[str, int] = {
 _RANGE_OPEN_END = frozenset({"]", ")", "}", ",", ";", "=>"})
 _JUMP_KEYWORDS = frozenset({"break", "continue", "return", "throw"})
 _CALL_START = frozenset({"(", "()", "!"})
+# Tokens that may continue a primary expression (see parse_postfix).
+_POSTFIX_START = frozenset({".", "?.", "[", "?[", "::"}) | _CALL_START
 
 
 class ExprParser(ParserBase):
@@ -54,7 +56,9 @@ class ExprParser(ParserBase):
 
     def parse_expr(self, lv: int) -> n.Expr:
         """expr := unary (binop unary)*"""
-        lv = self.level_up(lv)
+        if self.max_depth and lv >= self.max_depth:  # level_up, inlined on the hottest path
+            self.level_up(lv)
+        lv += 1
         lhs = self.parse_unary(lv)
         return self.parse_binary_op(lv, 1, lhs)
 
@@ -217,8 +221,8 @@ class ExprParser(ParserBase):
                 self.reserved(tok)
         else:
             self.unexpected(tok)
-        if self.no_pipe and toks[self.p][0] == "|":
-            return expr
+        if toks[self.p][0] not in _POSTFIX_START:
+            return expr  # the common case: skip the postfix loop entirely
         return self.parse_postfix(lv, expr)
 
     def parse_postfix(self, lv: int, lhs: n.Expr) -> n.Expr:
