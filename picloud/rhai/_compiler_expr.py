@@ -232,7 +232,8 @@ class ExprCompiler:
         if m is None:
             if isinstance(node, _CONTROL) or isinstance(node, _JUMPS):
                 t = self.tmp()
-                self.emit(f"{t} = None")
+                if isinstance(node, _JUMPS):
+                    self.emit(f"{t} = None")
                 self.expr_into(node, t)
                 return t
             raise TypeError(f"unknown expression {type(node).__name__}")
@@ -358,8 +359,10 @@ class ExprCompiler:
             if op in ("+", "-", "*"):
                 def build(a: str, b: str) -> str:
                     r = self.tmp("r")
+                    simple = _SIMPLE.match(a) and _SIMPLE.match(b)
+                    ops = f"{a}, {b}" if simple else "_h_NOOP, None"
                     return (f"({r} if -0x8000000000000000 <= ({r} := {a} {op} {b}) <= 0x7fffffffffffffff "
-                            f"else _h_raise(_h_ovf({self.const(op)}, '', '', {self.pos(lhs)})))")
+                            f"else _h_raise(_h_ovf({self.const(op)}, {ops}, {self.pos(lhs)})))")
                 return build
             if op in ("&", "|", "^") or op in _CMP:
                 return lambda a, b: f"({a} {op} {b})"
@@ -463,8 +466,7 @@ class ExprCompiler:
         if op in ("+", "-", "*"):
             r = self.tmp("r")
             fast = f"({r} if _h_IMIN <= ({r} := {a} {op} {b}) <= _h_IMAX else _h_raise(_h_ovf({self.const(op)}, {a}, {b}, {p})))"
-            flt = f"({a} {op} {b} if type({a}) is type({b}) is float else {slow})"
-            return f"({fast} if {guard} else {flt})"
+            return f"({fast} if {guard} else {slow})"
         if op == "/":
             if bint and bval and bval > 0:
                 return f"(({a} // {b}) if type({a}) is int and {a} >= 0 else {slow})"

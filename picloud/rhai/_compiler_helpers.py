@@ -158,15 +158,24 @@ def _global(st: R.RunState, name: str, pos: Any) -> Any:
 
 
 def _mkclosure(st: R.RunState, pyfn: Any, cells: tuple[Any, ...], arity: int) -> FnPtr:
-    return FnPtr(f"anon${id(pyfn):x}", (), R.Closure(pyfn, cells, arity, st.unit))
+    return FnPtr(f"anon${pyfn.__name__}", (), R.Closure(pyfn, cells, arity, st.unit))
 
 
 def _caught(e: RhaiError) -> Any:
     return E.caught_value(e)
 
 
+_OVF_NAMES = {"+": "Addition", "-": "Subtraction", "*": "Multiplication"}
+
+
 def _ovf(op: str, a: Any, b: Any, pos: Any) -> RhaiError:
-    return R.arith_overflow(op, a, b, pos)
+    what = _OVF_NAMES.get(op, "Arithmetic")
+    if a is _NO_OPERAND:
+        return E.ErrorArithmetic(f"{what} overflow", pos)
+    return E.ErrorArithmetic(f"{what} overflow: {a} {op} {b}", pos)
+
+
+_NO_OPERAND: Any = object()
 
 
 def _raise(err: RhaiError) -> Any:
@@ -209,6 +218,7 @@ HELPERS: dict[str, Any] = {
     "_h_cb": R.check_bool,
     "_h_notbool": _ternary_bad,
     "_h_ovf": _ovf,
+    "_h_NOOP": _NO_OPERAND,
     "_h_throw": _throw,
     "_h_raise": _raise,
     "_h_unbound": R.unbound_this,

@@ -76,9 +76,10 @@ def float_typed(e: Any, floats: set[str], ints: set[str]) -> bool:
 
 
 def float_names(body: Any, params: list[str], shared: set[str], ints: set[str],
-                script_fns: frozenset[str] = frozenset()) -> set[str]:
+                script_fns: frozenset[str] = frozenset(), info: Any = False) -> set[str]:
     """Variable names of one function body that provably hold only FLOATs."""
-    info = _collect(body, params, shared, script_fns)
+    if info is False:
+        info = _collect(body, params, shared, script_fns)
     if info is None:
         return set()
     lets, assigns, excluded = info
@@ -105,9 +106,10 @@ def float_names(body: Any, params: list[str], shared: set[str], ints: set[str],
 
 
 def int_names(body: Any, params: list[str], shared: set[str],
-              script_fns: frozenset[str] = frozenset()) -> set[str]:
+              script_fns: frozenset[str] = frozenset(), info: Any = False) -> set[str]:
     """Variable names of one function body that provably hold only INTs."""
-    info = _collect(body, params, shared, script_fns)
+    if info is False:
+        info = _collect(body, params, shared, script_fns)
     if info is None:
         return set()
     lets, assigns, excluded = info
@@ -131,6 +133,11 @@ def int_names(body: Any, params: list[str], shared: set[str],
                 ints.discard(name)
                 changed = True
     return ints
+
+
+def collect(body: Any, params: list[str], shared: set[str], script_fns: frozenset[str]) -> Any:
+    """One walk of a function body shared by ``int_names`` and ``float_names``."""
+    return _collect(body, params, shared, script_fns)
 
 
 def _collect(body: Any, params: list[str], shared: set[str], script_fns: frozenset[str]) -> Any:

@@ -16,6 +16,7 @@ Calling convention of a generated function: ``f(st, tb, d, *params)`` where
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 from picloud.rhai import nodes as N
@@ -23,7 +24,7 @@ from picloud.rhai import runtime as R
 from picloud.rhai._compiler_expr import ExprCompiler, Var
 from picloud.rhai._compiler_fast import sort_hint
 from picloud.rhai._compiler_stmts import StmtCompiler
-from picloud.rhai._compiler_types import float_names, int_names
+from picloud.rhai._compiler_types import collect, float_names, int_names
 from picloud.rhai.errors import ErrorParsing, Position
 from picloud.rhai.options import EngineOptions
 
@@ -35,7 +36,7 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 class Unit:
     """A compiled script: its top-level function and its script functions."""
 
-    __slots__ = ("main", "fns", "script", "source", "checks", "top_names", "exports")
+    __slots__ = ("main", "fns", "script", "source", "checks", "top_names", "exports", "lazy")
 
     def __init__(self, script: N.Script, checks: bool) -> None:
         self.script = script
@@ -45,6 +46,7 @@ class Unit:
         self.source = ""
         self.top_names: list[str] = []
         self.exports: list[tuple[str, str]] = []
+        self.lazy: Any = None
 
 
 class FnCtx:
@@ -202,9 +204,10 @@ class Compiler(StmtCompiler, ExprCompiler):
         """Start generating a new Python function (saved context is returned)."""
         saved = self.fx
         self.fx = FnCtx(kind, shared_names(body) | set(extra))
-        self.fx.ints = int_names(body, list(params) + list(extra), self.fx.shared, self.fn_names_frozen)
-        self.fx.floats = float_names(body, list(params) + list(extra), self.fx.shared, self.fx.ints,
-                                     self.fn_names_frozen)
+        ps = list(params) + list(extra)
+        info = collect(body, ps, self.fx.shared, self.fn_names_frozen)
+        self.fx.ints = int_names(body, ps, self.fx.shared, self.fn_names_frozen, info)
+        self.fx.floats = float_names(body, ps, self.fx.shared, self.fx.ints, self.fn_names_frozen, info)
         self.fx.blocks.append({})
         return saved
 
@@ -295,9 +298,10 @@ class Compiler(StmtCompiler, ExprCompiler):
     def main(self) -> None:
         """Generate the top-level function."""
         self.fx = FnCtx("main", shared_names(self.script))
-        self.fx.ints = int_names(self.script.statements, [], self.fx.shared, self.fn_names_frozen)
+        info = collect(self.script.statements, [], self.fx.shared, self.fn_names_frozen)
+        self.fx.ints = int_names(self.script.statements, [], self.fx.shared, self.fn_names_frozen, info)
         self.fx.floats = float_names(self.script.statements, [], self.fx.shared, self.fx.ints,
-                                     self.fn_names_frozen)
+                                     self.fn_names_frozen, info)
         self.fx.blocks.append({})
         self.emit("try:")
         self.fx.indent += 1
@@ -364,32 +368,101 @@ def _fields(n: Any) -> tuple[str, ...]:
 
 def compile_unit(script: N.Script, options: EngineOptions, checks: bool,
                  extern_fns: frozenset[tuple[str, int]] = frozenset()) -> Unit:
-    """Compile a parsed script into a ``Unit`` (one generated module)."""
+    """Compile a parsed script into a ``Unit``.
+
+    The top level is compiled at once; each script function is generated and
+    compiled on its first call (a stub stands in until then), so a large
+    script with many functions compiles quickly and pays only for what runs.
+    """
     c = Compiler(script, options, checks, extern_fns)
     unit = Unit(script, checks)
-    pending: list[tuple[N.FnDef, str, bool]] = []
-    for f in script.functions:
-        pyname, uses_this = c.fn_def(f)
-        pending.append((f, pyname, uses_this))
-    c.main()
-    captures: dict[tuple[str, int], str] = {}
-    for key in list(c.capture_targets):
-        for f in script.functions:
-            if (f.name, len(f.params)) == key:
-                captures[key], _ = c.fn_def(f, capture=True)
-    src = "\n".join(c.out)
     ns: dict[str, Any] = {"__builtins__": _SAFE_BUILTINS}
     ns.update(HELPERS)
-    ns.update(c.ns)
-    code = compile(src, "<rhai>", "exec")
-    exec(code, ns)  # noqa: S102 - generated source: mangled names and constant references only
-    unit.main = ns["_main"]
-    unit.source = src
-    for f, pyname, uses_this in pending:
+    lazy = _Lazy(c, unit, ns)
+    for f in script.functions:
         key = (f.name, len(f.params))
-        cap = ns[captures[key]] if key in captures else None
-        unit.fns[key] = R.ScriptFn(f.name, len(f.params), ns[pyname], uses_this, f.private, unit, cap)
+        pyname = c.fn_py[key]
+        sf = R.ScriptFn(f.name, len(f.params), lazy.stub(f, pyname), True, f.private, unit, None)
+        unit.fns[key] = sf
+        ns[pyname] = sf.pyfn
+    c.main()
+    lazy.load("_main")
+    unit.main = ns["_main"]
+    unit.lazy = lazy
     return unit
+
+
+class _Lazy:
+    """Generates and compiles script functions on first use (thread-safe)."""
+
+    def __init__(self, c: Compiler, unit: Unit, ns: dict[str, Any]) -> None:
+        self.c = c
+        self.unit = unit
+        self.ns = ns
+        self.lock = threading.RLock()
+        self.captures_done: set[tuple[str, int]] = set()
+
+    def load(self, *names: str) -> None:
+        """Compile the code generated since the last load into the namespace."""
+        c = self.c
+        src = "\n".join(c.out)
+        c.out = []
+        self.ns.update(c.ns)
+        try:
+            code = compile(src, "<rhai>", "exec")
+        except (SyntaxError, RecursionError, MemoryError, OverflowError):
+            raise ErrorParsing("ExprTooDeep", "Expression exceeds maximum complexity") from None
+        exec(code, self.ns)  # noqa: S102 - generated source: mangled names and constant references only
+        self.unit.source += src + "\n"
+        self._captures()
+
+    def _captures(self) -> None:
+        c = self.c
+        todo = [k for k in c.capture_targets if k not in self.captures_done]
+        if not todo:
+            return
+        made: list[tuple[tuple[str, int], str]] = []
+        for key in todo:
+            self.captures_done.add(key)
+            for f in self.c.script.functions:
+                if (f.name, len(f.params)) == key:
+                    pyname, _ = c.fn_def(f, capture=True)
+                    made.append((key, pyname))
+        self.load()
+        for key, pyname in made:
+            self.unit.fns[key].capture = self.ns[pyname]
+
+    def stub(self, f: N.FnDef, pyname: str) -> Any:
+        """A placeholder that compiles ``f`` on first call, then forwards to it."""
+        key = (f.name, len(f.params))
+
+        def first_call(st: Any, tb: Any, d: int, *args: Any) -> Any:
+            real = self.ns.get(pyname)
+            if real is first_call:
+                with self.lock:
+                    real = self.ns.get(pyname)
+                    if real is first_call:
+                        _, uses_this = self.c.fn_def(f)
+                        self.load()
+                        real = self.ns[pyname]
+                        sf = self.unit.fns[key]
+                        sf.uses_this = uses_this
+                        sf.pyfn = real
+            return real(st, tb, d, *args)
+
+        return first_call
+
+    def ensure_all(self) -> None:
+        """Compile every function now (for tools that want the whole module)."""
+        for f in self.c.script.functions:
+            sf = self.unit.fns[(f.name, len(f.params))]
+            pyname = self.c.fn_py[(f.name, len(f.params))]
+            if self.ns.get(pyname) is sf.pyfn and getattr(sf.pyfn, "__name__", "") == "first_call":
+                with self.lock:
+                    if getattr(self.ns.get(pyname), "__name__", "") == "first_call":
+                        _, sf.uses_this = self.c.fn_def(f)
+                        self.load()
+                        sf.pyfn = self.ns[pyname]
 
 
 _SAFE_BUILTINS = {"type": type, "int": int, "float": float, "str": str, "bool": bool, "list": list,
