@@ -251,6 +251,9 @@ def test_no_builtin_gives_sentinel() -> None:
     assert b.neg("x") is NOT_BUILTIN
     assert b.not_(1) is NOT_BUILTIN
     assert b.not_(False) is True
+    assert b.add(Char("a"), 1) is NOT_BUILTIN  # only strings take any value by display
+    assert b.add(Char("a"), None) is NOT_BUILTIN
+    assert b.add(1, Char("a")) is NOT_BUILTIN
 
 
 def test_registry_resolves_exact_types() -> None:

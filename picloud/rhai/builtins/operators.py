@@ -125,10 +125,12 @@ def add(a: Any, b: Any) -> Any:
     elif ta is str or ta is Char:
         if tb is str or tb is Char:
             return str.__add__(a, b)
+        if ta is Char:
+            return NOT_BUILTIN  # a char only joins strings and chars
         if b is None:
-            return str(a)
+            return a
         if tb in _BUILTIN_TYPES:
-            return str.__add__(a, to_display(b))
+            return a + to_display(b)
         return NOT_BUILTIN
     if ta is int and tb is float:
         return a + b
