@@ -407,14 +407,15 @@ def test_three_hundred_line_script_parses_fast() -> None:
     body = "\n".join(line.replace("helper", f"helper{i}") for i in range(38) for line in lines)
     assert body.count("\n") >= 300
     parse(body)
-    best = min(_timed(body) for _ in range(3))
-    assert best < 0.05, f"parsing 300 lines took {best * 1000:.1f} ms"
+    # CPU time of this process, best of 5: other processes on a busy CI box do not count.
+    best = min(_timed(body) for _ in range(5))
+    assert best < 0.05, f"parsing 300 lines took {best * 1000:.1f} ms of CPU"
 
 
 def _timed(src: str) -> float:
-    start = time.perf_counter()
+    start = time.process_time()
     parse(src)
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
 _FUZZ_WORDS = [
