@@ -223,4 +223,7 @@ class StmtCompiler:
         v = Var("::" + s.alias, f"m{self.n}_{s.alias}", False, True)  # type: ignore[attr-defined]
         self.fx.blocks[-1]["::" + s.alias] = v
         self.emit(f"{v.py} = {code}")
+        if self.fx.kind == "main" and len(self.fx.blocks) == 2:
+            # Functions of the script (or module) see its top-level imports; the first wins.
+            self.emit(f"st.gl.setdefault({self.const('::' + s.alias)}, {v.py})")
 

@@ -127,6 +127,8 @@ def module_ref(st: R.RunState, root: Any, ns: tuple[str, ...], pos: Position) ->
     """Walk ``a::b::`` from an import alias (or a static module) to a module."""
     m = root
     if not isinstance(m, R.Module):
+        m = st.gl.get("::" + ns[0])
+    if not isinstance(m, R.Module):
         m = st.engine._static_modules.get(ns[0])
         if m is None:
             raise E.ErrorModuleNotFound(f"Module not found: {ns[0]}", pos, module=ns[0])
