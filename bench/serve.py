@@ -23,7 +23,6 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import sys
 import time
 import uuid
@@ -79,8 +78,14 @@ async def _connection(
 
 
 async def drive(
-    server: str, endpoint: str, port: int, path: str, headers: dict[str, str],
-    connections: int, duration: float, warmup: float,
+    server: str,
+    endpoint: str,
+    port: int,
+    path: str,
+    headers: dict[str, str],
+    connections: int,
+    duration: float,
+    warmup: float,
 ) -> Result:
     """Keep ``connections`` keep-alive connections busy for ``warmup + duration`` seconds."""
     lines = [f"GET {path} HTTP/1.1", "Host: 127.0.0.1"] + [f"{k}: {v}" for k, v in headers.items()]
@@ -142,7 +147,9 @@ async def main() -> int:
     parser.add_argument("--workers", type=int, default=1, help="server processes")
     parser.add_argument("--servers", nargs="+", default=["uvicorn", "granian"])
     parser.add_argument(
-        "--rounds", type=int, default=2,
+        "--rounds",
+        type=int,
+        default=2,
         help="repeat, alternating which server goes first (the median round is reported)",
     )
     args = parser.parse_args()
@@ -159,8 +166,11 @@ async def main() -> int:
         key = await _seed(dsn)
         cases = [
             ("GET /healthz", "/healthz", {}),
-            ("GET /api/v1/admin/apps/bench (key + app lookup)", "/api/v1/admin/apps/bench",
-             {"Authorization": f"Bearer {key}"}),
+            (
+                "GET /api/v1/admin/apps/bench (key + app lookup)",
+                "/api/v1/admin/apps/bench",
+                {"Authorization": f"Bearer {key}"},
+            ),
         ]
         order = list(args.servers)
         plan = []
@@ -168,31 +178,53 @@ async def main() -> int:
             plan += order if i % 2 == 0 else order[::-1]
         for server in plan:
             port = _free_port()
-            env = {**os.environ, "DATABASE_URL": dsn, "REDIS_URL": redis_url,
-                   "PICLOUD_PORT": str(port), "PICLOUD_SERVER": server,
-                   "PICLOUD_WEB_WORKERS": str(args.workers), "PICLOUD_LOG_LEVEL": "warning"}
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "picloud", "serve"], env=env,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env = {
+                **os.environ,
+                "DATABASE_URL": dsn,
+                "REDIS_URL": redis_url,
+                "PICLOUD_PORT": str(port),
+                "PICLOUD_SERVER": server,
+                "PICLOUD_WEB_WORKERS": str(args.workers),
+                "PICLOUD_LOG_LEVEL": "warning",
+            }
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "picloud",
+                "serve",
+                env=env,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
             )
             try:
                 await _wait_ready(port)
                 for label, path, headers in cases:
-                    results.append(await drive(
-                        server, label, port, path, headers, args.connections, args.duration,
-                        args.warmup,
-                    ))
+                    results.append(
+                        await drive(
+                            server,
+                            label,
+                            port,
+                            path,
+                            headers,
+                            args.connections,
+                            args.duration,
+                            args.warmup,
+                        )
+                    )
             finally:
                 proc.send_signal(signal.SIGINT)
                 try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
+                    await asyncio.wait_for(proc.wait(), timeout=15)
+                except TimeoutError:
                     proc.kill()
+                    await proc.wait()
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
-    print(f"\n{args.connections} keep-alive connections, {args.duration:.0f}s per case after "
-          f"{args.warmup:.0f}s warm-up, {args.workers} server worker(s), loopback only\n")
+    print(
+        f"\n{args.connections} keep-alive connections, {args.duration:.0f}s per case after "
+        f"{args.warmup:.0f}s warm-up, {args.workers} server worker(s), loopback only\n"
+    )
     print(f"each row: the median of {args.rounds} round(s) by req/s\n")
     print("| server | endpoint | req/s | p50 ms | p99 ms | errors | all rounds req/s |")
     print("|---|---|---|---|---|---|---|")
@@ -204,8 +236,10 @@ async def main() -> int:
         runs.sort(key=lambda r: r.rps)
         r = runs[len(runs) // 2]
         every = " / ".join(f"{x.rps:,.0f}" for x in runs)
-        print(f"| {server} | {endpoint} | {r.rps:,.0f} | {r.pct(0.50):.2f} | "
-              f"{r.pct(0.99):.2f} | {r.errors} | {every} |")
+        print(
+            f"| {server} | {endpoint} | {r.rps:,.0f} | {r.pct(0.50):.2f} | "
+            f"{r.pct(0.99):.2f} | {r.errors} | {every} |"
+        )
         by_case.setdefault(endpoint, {})[server] = r.rps
     for endpoint, rates in by_case.items():
         if len(rates) == 2:

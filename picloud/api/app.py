@@ -25,7 +25,7 @@ from picloud.api.controllers.users import UsersController
 from picloud.api.errors import exception_handlers
 from picloud.api.request_id import add_request_id_header
 
-__all__ = ["create_app", "ROUTE_HANDLERS"]
+__all__ = ["ROUTE_HANDLERS", "create_app"]
 
 log = logging.getLogger("picloud.api")
 
@@ -53,7 +53,9 @@ def _openapi() -> OpenAPIConfig:
         path=_SCHEMA_ROUTER_PATH,
         render_plugins=[JsonRenderPlugin()],
         openapi_router=Router(
-            _SCHEMA_ROUTER_PATH, route_handlers=[], include_in_schema=False,
+            _SCHEMA_ROUTER_PATH,
+            route_handlers=[],
+            include_in_schema=False,
             guards=[_no_html_404],
         ),
         components=Components(

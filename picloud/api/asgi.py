@@ -11,7 +11,7 @@ from litestar import Litestar
 from picloud.api.app import create_app
 from picloud.settings import get_settings
 
-__all__ = ["app_from_env", "TARGET"]
+__all__ = ["TARGET", "app_from_env"]
 
 #: The factory's import string, as uvicorn and granian take it.
 TARGET = "picloud.api.asgi:app_from_env"

@@ -18,14 +18,14 @@ from picloud.services.context import CommandContext
 from picloud.services.models import AppView
 
 __all__ = [
-    "DbConn",
     "Caller",
+    "DbConn",
+    "app_access",
+    "command_context",
+    "dependencies",
     "provide_conn",
     "provide_principal",
-    "dependencies",
-    "command_context",
     "require",
-    "app_access",
 ]
 
 #: Handler parameter types for the two dependencies (explicit, as Litestar 3 requires).

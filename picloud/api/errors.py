@@ -18,7 +18,7 @@ from litestar.types import ExceptionHandlersMap
 from picloud.api.request_id import request_id_of
 from picloud.errors import PicloudError
 
-__all__ = ["exception_handlers", "error_body"]
+__all__ = ["error_body", "exception_handlers"]
 
 log = logging.getLogger("picloud.api")
 
@@ -111,9 +111,7 @@ def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[
     # gets only the id to quote.
     rid = request_id_of(request.scope)
     log.exception("unhandled error in %s %s [request %s]", request.method, request.url.path, rid)
-    return _json(
-        request, 500, error_body("internal_error", "internal error", {"request_id": rid})
-    )
+    return _json(request, 500, error_body("internal_error", "internal error", {"request_id": rid}))
 
 
 exception_handlers: ExceptionHandlersMap = {

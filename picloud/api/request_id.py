@@ -12,9 +12,9 @@ import uuid
 from typing import Any
 
 from litestar.datastructures import MutableScopeHeaders
-from litestar.types import Message, Scope
+from litestar.types import Message
 
-__all__ = ["request_id_of", "add_request_id_header", "HEADER"]
+__all__ = ["HEADER", "add_request_id_header", "request_id_of"]
 
 HEADER = "x-request-id"
 _SCOPE_KEY = "picloud.request_id"
@@ -23,7 +23,7 @@ _SCOPE_KEY = "picloud.request_id"
 _SAFE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
-def request_id_of(scope: Scope | Any) -> str:
+def request_id_of(scope: Any) -> str:
     """The request id for this scope, made once per request."""
     rid = scope.get(_SCOPE_KEY)
     if rid is None:
@@ -39,7 +39,7 @@ def request_id_of(scope: Scope | Any) -> str:
     return str(rid)
 
 
-async def add_request_id_header(message: Message, scope: Scope) -> None:
+async def add_request_id_header(message: Message, scope: Any) -> None:
     """``before_send`` hook: put the request id on every HTTP response."""
     if message["type"] == "http.response.start":
         headers = MutableScopeHeaders.from_message(message)

@@ -8,15 +8,15 @@ from typing import Any
 import msgspec
 
 __all__ = [
-    "LoginIn",
-    "CreateUserIn",
     "CreateApiKeyIn",
     "CreateAppIn",
-    "PatchAppIn",
-    "SetMemberIn",
+    "CreateUserIn",
     "EventOut",
     "EventsPage",
     "HealthOut",
+    "LoginIn",
+    "PatchAppIn",
+    "SetMemberIn",
 ]
 
 

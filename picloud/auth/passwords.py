@@ -5,7 +5,7 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-__all__ = ["hash_password", "verify_password", "dummy_verify", "MIN_PASSWORD_LENGTH"]
+__all__ = ["MIN_PASSWORD_LENGTH", "dummy_verify", "hash_password", "verify_password"]
 
 #: Shorter passwords are refused at creation.
 MIN_PASSWORD_LENGTH = 8

@@ -15,7 +15,7 @@ from picloud.auth.capabilities import Capability, Decision, decide
 from picloud.auth.tokens import API_KEY_PREFIX, SESSION_PREFIX, hash_secret
 from picloud.errors import Forbidden, NotFound, Unauthorized
 
-__all__ = ["Principal", "authenticate", "authorize", "parse_bearer", "member_role"]
+__all__ = ["Principal", "authenticate", "authorize", "member_role", "parse_bearer"]
 
 
 @dataclass(frozen=True, slots=True)

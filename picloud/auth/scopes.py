@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["Scope", "Role", "ALL_SCOPES", "ROLE_RANK", "role_at_least"]
+__all__ = ["ALL_SCOPES", "ROLE_RANK", "Role", "Scope", "role_at_least"]
 
 
 class Scope(str, Enum):

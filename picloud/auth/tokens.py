@@ -13,10 +13,10 @@ import secrets
 __all__ = [
     "API_KEY_PREFIX",
     "SESSION_PREFIX",
+    "display_prefix",
+    "hash_secret",
     "new_api_key",
     "new_session_token",
-    "hash_secret",
-    "display_prefix",
 ]
 
 API_KEY_PREFIX = "pk_"

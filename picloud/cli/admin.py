@@ -30,7 +30,9 @@ def register(subparsers: Any) -> None:
     user = sub.add_parser("create-user", help="create a user (password read from stdin)")
     user.add_argument("--email", required=True)
     user.add_argument(
-        "--password-stdin", action="store_true", required=True,
+        "--password-stdin",
+        action="store_true",
+        required=True,
         help="read the password from standard input (never from the command line)",
     )
     user.add_argument("--instance-admin", action="store_true", help="grant every capability")
@@ -39,7 +41,12 @@ def register(subparsers: Any) -> None:
     key = sub.add_parser("create-key", help="issue an API key (printed once)")
     key.add_argument("--name", required=True)
     key.add_argument(
-        "--scope", dest="scopes", action="extend", nargs="+", required=True, metavar="SCOPE",
+        "--scope",
+        dest="scopes",
+        action="extend",
+        nargs="+",
+        required=True,
+        metavar="SCOPE",
         help="one or more of instance:admin app:read app:write app:admin script:read"
         " script:write events:read",
     )
@@ -105,7 +112,7 @@ def _parse_time(text: str | None) -> datetime | None:
     if text is None:
         return None
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return datetime.fromisoformat(text)
     except ValueError:
         raise InvalidInput(
             f"expires-at: {text!r} is not an ISO 8601 time", details={"field": "expires_at"}

@@ -13,7 +13,7 @@ from typing import Any
 from picloud.errors import ConfigError
 from picloud.settings import Settings, get_settings
 
-__all__ = ["register", "serve", "run_server", "DEV_PROCESSES", "SERVERS"]
+__all__ = ["DEV_PROCESSES", "SERVERS", "register", "run_server", "serve"]
 
 log = logging.getLogger("picloud.cli.server")
 
@@ -43,7 +43,9 @@ def _with_overrides(settings: Settings, args: argparse.Namespace) -> Settings:
     changes = {
         field: value
         for field, value in (
-            ("host", args.host), ("port", args.port), ("server", args.server),
+            ("host", args.host),
+            ("port", args.port),
+            ("server", args.server),
             ("web_workers", args.workers),
         )
         if value is not None
@@ -78,8 +80,13 @@ def run_server(settings: Settings) -> None:
         import uvicorn
 
         uvicorn.run(
-            TARGET, factory=True, host=settings.host, port=settings.port,
-            workers=settings.web_workers, log_level=settings.log_level, access_log=False,
+            TARGET,
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.web_workers,
+            log_level=settings.log_level,
+            access_log=False,
             lifespan="on",
         )
         return
@@ -87,8 +94,13 @@ def run_server(settings: Settings) -> None:
     from granian.constants import Interfaces
 
     Granian(
-        target=TARGET, factory=True, address=settings.host, port=settings.port,
-        interface=Interfaces.ASGI, workers=settings.web_workers, log_access=False,
+        target=TARGET,
+        factory=True,
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.ASGI,
+        workers=settings.web_workers,
+        log_access=False,
     ).serve()
 
 

@@ -6,9 +6,18 @@ the app's audit log (``GET /api/v1/admin/apps/{app}/events``) shows them.
 
 from __future__ import annotations
 
+import msgspec
+
 from picloud.events.types import Event
 
-__all__ = ["AppCreated", "AppUpdated", "AppDeleted", "AppMemberSet", "AppMemberRemoved", "app_stream"]
+__all__ = [
+    "AppCreated",
+    "AppDeleted",
+    "AppMemberRemoved",
+    "AppMemberSet",
+    "AppUpdated",
+    "app_stream",
+]
 
 
 def app_stream(app_id: str) -> str:
@@ -16,32 +25,32 @@ def app_stream(app_id: str) -> str:
     return f"app-{app_id}"
 
 
-class AppCreated(Event, tag="app.created"):
+class AppCreated(Event, frozen=True, tag="app.created"):
     """An app was created."""
 
     app_id: str
     slug: str
     name: str
-    hostnames: list[str] = []
+    hostnames: list[str] = msgspec.field(default_factory=list)
 
 
-class AppUpdated(Event, tag="app.updated"):
+class AppUpdated(Event, frozen=True, tag="app.updated"):
     """An app's settings changed; the event holds the full new values."""
 
     app_id: str
     slug: str
     name: str
-    hostnames: list[str] = []
+    hostnames: list[str] = msgspec.field(default_factory=list)
 
 
-class AppDeleted(Event, tag="app.deleted"):
+class AppDeleted(Event, frozen=True, tag="app.deleted"):
     """An app was deleted (its events stay in the log)."""
 
     app_id: str
     slug: str
 
 
-class AppMemberSet(Event, tag="app.member_set"):
+class AppMemberSet(Event, frozen=True, tag="app.member_set"):
     """A user was given (or moved to) a role in an app."""
 
     app_id: str
@@ -49,7 +58,7 @@ class AppMemberSet(Event, tag="app.member_set"):
     role: str
 
 
-class AppMemberRemoved(Event, tag="app.member_removed"):
+class AppMemberRemoved(Event, frozen=True, tag="app.member_removed"):
     """A user's membership of an app ended."""
 
     app_id: str

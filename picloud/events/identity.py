@@ -11,14 +11,14 @@ from datetime import datetime
 from picloud.events.types import Event
 
 __all__ = [
-    "UserCreated",
-    "SessionStarted",
-    "SessionEnded",
     "ApiKeyCreated",
     "ApiKeyRevoked",
-    "user_stream",
-    "session_stream",
+    "SessionEnded",
+    "SessionStarted",
+    "UserCreated",
     "api_key_stream",
+    "session_stream",
+    "user_stream",
 ]
 
 
@@ -37,7 +37,7 @@ def api_key_stream(key_id: str) -> str:
     return f"api_key-{key_id}"
 
 
-class UserCreated(Event, tag="user.created"):
+class UserCreated(Event, frozen=True, tag="user.created"):
     """A user account was made (CLI, bootstrap or admin API)."""
 
     user_id: str
@@ -46,7 +46,7 @@ class UserCreated(Event, tag="user.created"):
     instance_admin: bool = False
 
 
-class SessionStarted(Event, tag="session.started"):
+class SessionStarted(Event, frozen=True, tag="session.started"):
     """A user logged in; the session lasts until ``expires_at`` or logout."""
 
     session_id: str
@@ -55,14 +55,14 @@ class SessionStarted(Event, tag="session.started"):
     expires_at: datetime
 
 
-class SessionEnded(Event, tag="session.ended"):
+class SessionEnded(Event, frozen=True, tag="session.ended"):
     """A user logged out of one session."""
 
     session_id: str
     user_id: str
 
 
-class ApiKeyCreated(Event, tag="api_key.created"):
+class ApiKeyCreated(Event, frozen=True, tag="api_key.created"):
     """An API key was issued; the key itself was shown once and is not kept."""
 
     key_id: str
@@ -74,7 +74,7 @@ class ApiKeyCreated(Event, tag="api_key.created"):
     expires_at: datetime | None = None
 
 
-class ApiKeyRevoked(Event, tag="api_key.revoked"):
+class ApiKeyRevoked(Event, frozen=True, tag="api_key.revoked"):
     """An API key was revoked; it is refused from the next request on."""
 
     key_id: str

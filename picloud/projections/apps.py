@@ -8,14 +8,14 @@ from picloud.events.apps import AppCreated, AppDeleted, AppMemberRemoved, AppMem
 from picloud.events.types import RecordedEvent
 from picloud.projections.base import BaseProjection, quote_ident, register_projection
 
-__all__ = ["AppsProjection", "PROJECTION"]
+__all__ = ["PROJECTION", "AppsProjection"]
 
 
 class AppsProjection(BaseProjection):
     """Live apps, their hostnames and their members."""
 
     name = "apps"
-    tables = ("apps", "app_hostnames", "app_members")
+    tables: tuple[str, ...] = ("apps", "app_hostnames", "app_members")
     handles = frozenset(
         {"app.created", "app.updated", "app.deleted", "app.member_set", "app.member_removed"}
     )
@@ -79,9 +79,7 @@ class AppsProjection(BaseProjection):
     async def _bump(conn: Any, s: str, app_id: str, version: int) -> None:
         # Membership events share the app's stream: keep the row's version in
         # step so the next command appends at the right expected version.
-        await conn.execute(
-            f"UPDATE {s}.apps SET version = $2 WHERE id = $1::uuid", app_id, version
-        )
+        await conn.execute(f"UPDATE {s}.apps SET version = $2 WHERE id = $1::uuid", app_id, version)
 
     @staticmethod
     async def _set_hostnames(

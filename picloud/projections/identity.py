@@ -14,14 +14,14 @@ from picloud.events.identity import (
 from picloud.events.types import RecordedEvent
 from picloud.projections.base import BaseProjection, quote_ident, register_projection
 
-__all__ = ["IdentityProjection", "PROJECTION"]
+__all__ = ["PROJECTION", "IdentityProjection"]
 
 
 class IdentityProjection(BaseProjection):
     """Users, live sessions and unrevoked API keys."""
 
     name = "identity"
-    tables = ("users", "sessions", "api_keys")
+    tables: tuple[str, ...] = ("users", "sessions", "api_keys")
     handles = frozenset(
         {"user.created", "session.started", "session.ended", "api_key.created", "api_key.revoked"}
     )
@@ -54,9 +54,7 @@ class IdentityProjection(BaseProjection):
                     data.expires_at,
                 )
             case SessionEnded():
-                await conn.execute(
-                    f"DELETE FROM {s}.sessions WHERE id = $1::uuid", data.session_id
-                )
+                await conn.execute(f"DELETE FROM {s}.sessions WHERE id = $1::uuid", data.session_id)
             case ApiKeyCreated():
                 await conn.execute(
                     f"INSERT INTO {s}.api_keys (id, name, prefix, key_hash, scopes, app_id,"

@@ -16,7 +16,7 @@ from picloud.events.store import append
 from picloud.events.types import Event, RecordedEvent
 from picloud.services.context import CommandContext
 
-__all__ = ["emit", "NEW_STREAM", "UNIQUE_FIELDS"]
+__all__ = ["NEW_STREAM", "UNIQUE_FIELDS", "emit"]
 
 #: The expected version of a stream that does not exist yet.
 NEW_STREAM = 0
@@ -61,5 +61,7 @@ async def emit(
             raise
         field = UNIQUE_FIELDS.get(violation.constraint_name or "", "value")
         raise Conflict(
-            f"{field}: already in use", code=f"duplicate_{field.rstrip('s')}", details={"field": field}
+            f"{field}: already in use",
+            code=f"duplicate_{field.rstrip('s')}",
+            details={"field": field},
         ) from None

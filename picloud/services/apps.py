@@ -29,15 +29,15 @@ from picloud.services.validation import (
 )
 
 __all__ = [
-    "resolve_app",
+    "create_app",
+    "delete_app",
     "get_app",
     "list_apps",
-    "create_app",
-    "update_app",
-    "delete_app",
     "list_members",
-    "set_member",
     "remove_member",
+    "resolve_app",
+    "set_member",
+    "update_app",
 ]
 
 _APP_COLS = "id::text AS id, slug, name, hostnames, created_at, updated_at"
@@ -45,8 +45,12 @@ _APP_COLS = "id::text AS id, slug, name, hostnames, created_at, updated_at"
 
 def _app(row: Any) -> AppView:
     return AppView(
-        id=row["id"], slug=row["slug"], name=row["name"], hostnames=list(row["hostnames"]),
-        created_at=row["created_at"], updated_at=row["updated_at"],
+        id=row["id"],
+        slug=row["slug"],
+        name=row["name"],
+        hostnames=list(row["hostnames"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
     )
 
 
@@ -99,7 +103,8 @@ async def _check_free(
         )
         if taken:
             raise Conflict(
-                f"slug: {slug!r} is already used by another app", code="duplicate_slug",
+                f"slug: {slug!r} is already used by another app",
+                code="duplicate_slug",
                 details={"field": "slug"},
             )
     if hostnames:
@@ -111,7 +116,8 @@ async def _check_free(
         )
         if host:
             raise Conflict(
-                f"hostnames: {host!r} is already used by another app", code="duplicate_hostname",
+                f"hostnames: {host!r} is already used by another app",
+                code="duplicate_hostname",
                 details={"field": "hostnames", "hostname": host},
             )
 
@@ -164,7 +170,9 @@ async def update_app(
             hostnames=new_hosts if new_hosts is not None else current.hostnames,
         )
         if (event.slug, event.name, event.hostnames) == (
-            current.slug, current.name, current.hostnames
+            current.slug,
+            current.name,
+            current.hostnames,
         ):
             return current  # nothing changed: no event
         await emit(conn, ctx, app_stream(app_id), version, [event], app_id=app_id)
@@ -188,8 +196,12 @@ _MEMBER_SQL = (
 
 def _member(row: Any) -> MemberView:
     return MemberView(
-        app_id=row["app_id"], user_id=row["user_id"], email=row["email"], role=row["role"],
-        created_at=row["created_at"], updated_at=row["updated_at"],
+        app_id=row["app_id"],
+        user_id=row["user_id"],
+        email=row["email"],
+        role=row["role"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
     )
 
 

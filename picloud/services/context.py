@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from picloud.events.types import EventMeta
 
-__all__ = ["CommandContext", "CLI_ACTOR", "BOOTSTRAP_ACTOR"]
+__all__ = ["BOOTSTRAP_ACTOR", "CLI_ACTOR", "CommandContext"]
 
 #: The event log knows users, keys, scripts, triggers, cron and "system";
 #: the CLI and start-up bootstrap act as "system", told apart by request id.

@@ -40,17 +40,17 @@ from picloud.services.validation import (
 )
 
 __all__ = [
-    "create_user",
-    "get_user",
-    "list_users",
-    "count_users",
     "bootstrap_admin",
+    "count_users",
+    "create_api_key",
+    "create_user",
+    "get_api_key",
+    "get_user",
+    "list_api_keys",
+    "list_users",
     "login",
     "logout",
     "me",
-    "create_api_key",
-    "list_api_keys",
-    "get_api_key",
     "revoke_api_key",
 ]
 
@@ -63,15 +63,22 @@ _KEY_COLS = (
 
 def _user(row: Any) -> UserView:
     return UserView(
-        id=row["id"], email=row["email"], instance_admin=row["instance_admin"],
+        id=row["id"],
+        email=row["email"],
+        instance_admin=row["instance_admin"],
         created_at=row["created_at"],
     )
 
 
 def _key(row: Any) -> ApiKeyView:
     return ApiKeyView(
-        id=row["id"], name=row["name"], prefix=row["prefix"], scopes=list(row["scopes"]),
-        app_id=row["app_id"], expires_at=row["expires_at"], created_by=row["created_by"],
+        id=row["id"],
+        name=row["name"],
+        prefix=row["prefix"],
+        scopes=list(row["scopes"]),
+        app_id=row["app_id"],
+        expires_at=row["expires_at"],
+        created_by=row["created_by"],
         created_at=row["created_at"],
     )
 
@@ -88,11 +95,14 @@ async def create_user(
     async with conn.transaction():
         if await conn.fetchval("SELECT 1 FROM users WHERE email = $1", email):
             raise Conflict(
-                "email: a user with this email exists", code="duplicate_email",
+                "email: a user with this email exists",
+                code="duplicate_email",
                 details={"field": "email"},
             )
         event = UserCreated(
-            user_id=user_id, email=email, password_hash=password_hash,
+            user_id=user_id,
+            email=email,
+            password_hash=password_hash,
             instance_admin=instance_admin,
         )
         await emit(conn, ctx, user_stream(user_id), NEW_STREAM, [event])
@@ -127,7 +137,11 @@ async def bootstrap_admin(conn: Any, email: str | None, password: str | None) ->
         return None
     try:
         return await create_user(
-            conn, CommandContext(actor=BOOTSTRAP_ACTOR, request_id="bootstrap"), email, password, instance_admin=True
+            conn,
+            CommandContext(actor=BOOTSTRAP_ACTOR, request_id="bootstrap"),
+            email,
+            password,
+            instance_admin=True,
         )
     except Conflict:
         # Another process starting at the same moment made it first.
@@ -152,7 +166,9 @@ async def login(
     # Whole seconds keep the value identical through JSON and timestamptz.
     expires_at = (datetime.now(UTC) + timedelta(seconds=ttl_seconds)).replace(microsecond=0)
     event = SessionStarted(
-        session_id=session_id, user_id=row["id"], token_hash=hash_secret(token),
+        session_id=session_id,
+        user_id=row["id"],
+        token_hash=hash_secret(token),
         expires_at=expires_at,
     )
     ctx = CommandContext(actor=f"user:{row['id']}", request_id=request_id)
@@ -179,7 +195,9 @@ async def me(conn: Any, principal: Principal) -> MeView:
     """The caller as seen by the platform."""
     if principal.kind == "api_key":
         return MeView(
-            kind="api_key", id=principal.id, scopes=sorted(principal.scopes),
+            kind="api_key",
+            id=principal.id,
+            scopes=sorted(principal.scopes),
             app_id=principal.app_id,
         )
     rows = await conn.fetch(
@@ -190,8 +208,11 @@ async def me(conn: Any, principal: Principal) -> MeView:
         "SELECT expires_at FROM sessions WHERE id = $1::uuid", principal.session_id
     )
     return MeView(
-        kind="user", id=principal.id, email=principal.email,
-        instance_admin=principal.instance_admin, session_expires_at=expires,
+        kind="user",
+        id=principal.id,
+        email=principal.email,
+        instance_admin=principal.instance_admin,
+        session_expires_at=expires,
         memberships={r["app_id"]: r["role"] for r in rows},
     )
 
@@ -212,8 +233,13 @@ async def create_api_key(
     key = new_api_key()
     key_id = str(uuid.uuid4())
     event = ApiKeyCreated(
-        key_id=key_id, name=name, prefix=display_prefix(key), key_hash=hash_secret(key),
-        scopes=scope_list, app_id=app_id, expires_at=expires_at,
+        key_id=key_id,
+        name=name,
+        prefix=display_prefix(key),
+        key_hash=hash_secret(key),
+        scopes=scope_list,
+        app_id=app_id,
+        expires_at=expires_at,
     )
     async with conn.transaction():
         await emit(conn, ctx, api_key_stream(key_id), NEW_STREAM, [event])

@@ -7,13 +7,13 @@ from datetime import datetime
 import msgspec
 
 __all__ = [
-    "UserView",
-    "MeView",
-    "LoginResult",
     "ApiKeyView",
-    "CreatedApiKey",
     "AppView",
+    "CreatedApiKey",
+    "LoginResult",
+    "MeView",
     "MemberView",
+    "UserView",
 ]
 
 

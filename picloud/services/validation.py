@@ -12,16 +12,16 @@ from picloud.auth.scopes import ALL_SCOPES, ROLE_RANK, Scope
 from picloud.errors import InvalidInput
 
 __all__ = [
-    "check_slug",
-    "check_name",
-    "check_hostnames",
-    "check_email",
-    "check_password",
-    "check_scopes",
-    "check_role",
-    "check_future",
-    "is_uuid",
     "MAX_HOSTNAMES",
+    "check_email",
+    "check_future",
+    "check_hostnames",
+    "check_name",
+    "check_password",
+    "check_role",
+    "check_scopes",
+    "check_slug",
+    "is_uuid",
 ]
 
 # A DNS label: lowercase letters, digits and inner hyphens, 1–63 characters.

@@ -25,7 +25,12 @@ def _all_capabilities() -> list[Capability]:
 
 def test_there_are_exactly_seven_scopes() -> None:
     assert ALL_SCOPES == {
-        "instance:admin", "app:read", "app:write", "app:admin", "script:read", "script:write",
+        "instance:admin",
+        "app:read",
+        "app:write",
+        "app:admin",
+        "script:read",
+        "script:write",
         "events:read",
     }
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar.params import FromPath, JSONBody
 from litestar import Controller, Request, delete, get, post
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from picloud.api.deps import Caller, DbConn, command_context, dependencies, require
@@ -22,12 +22,15 @@ class ApiKeysController(Controller):
     """API keys are an instance-level resource (capability ``ApiKeysManage``)."""
 
     path = "/api/v1/admin/api-keys"
-    tags = ["api-keys"]
+    tags = ("api-keys",)
     dependencies = dependencies
 
     @post("/")
     async def create(
-        self, request: Request[Any, Any, Any], data: JSONBody[CreateApiKeyIn], conn: DbConn,
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[CreateApiKeyIn],
+        conn: DbConn,
         principal: Caller,
     ) -> CreatedApiKey:
         """Issue a key; ``key`` in this response is the only time it is ever shown."""
@@ -36,8 +39,12 @@ class ApiKeysController(Controller):
         if data.app is not None:
             app_id = (await app_service.resolve_app(conn, data.app)).id
         return await identity.create_api_key(
-            conn, command_context(request, principal), data.name, data.scopes,
-            app_id=app_id, expires_at=data.expires_at,
+            conn,
+            command_context(request, principal),
+            data.name,
+            data.scopes,
+            app_id=app_id,
+            expires_at=data.expires_at,
         )
 
     @get("/")
@@ -54,7 +61,11 @@ class ApiKeysController(Controller):
 
     @delete("/{key_id:str}", status_code=HTTP_204_NO_CONTENT)
     async def revoke(
-        self, request: Request[Any, Any, Any], key_id: FromPath[str], conn: DbConn, principal: Caller
+        self,
+        request: Request[Any, Any, Any],
+        key_id: FromPath[str],
+        conn: DbConn,
+        principal: Caller,
     ) -> None:
         """Revoke a key: the next request made with it gets 401."""
         await require(conn, principal, ApiKeysManage())

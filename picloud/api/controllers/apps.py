@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar.params import FromPath, JSONBody
 from litestar import Controller, Request, delete, get, patch, post, put
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from picloud.api.deps import Caller, DbConn, app_access, command_context, dependencies, require
 from picloud.api.schemas import CreateAppIn, PatchAppIn, SetMemberIn
-from picloud.auth.capabilities import AppAdmin, AppCreate, AppList, AppMembersManage, AppRead, AppWrite
+from picloud.auth.capabilities import (
+    AppAdmin,
+    AppCreate,
+    AppList,
+    AppMembersManage,
+    AppRead,
+    AppWrite,
+)
 from picloud.services import apps as app_service
 from picloud.services.models import AppView, MemberView
 
@@ -21,12 +28,15 @@ class AppsController(Controller):
     """Apps and their members."""
 
     path = "/api/v1/admin/apps"
-    tags = ["apps"]
+    tags = ("apps",)
     dependencies = dependencies
 
     @post("/")
     async def create(
-        self, request: Request[Any, Any, Any], data: JSONBody[CreateAppIn], conn: DbConn,
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[CreateAppIn],
+        conn: DbConn,
         principal: Caller,
     ) -> AppView:
         """Create an app (409 ``duplicate_slug`` / ``duplicate_hostname``)."""
@@ -48,14 +58,22 @@ class AppsController(Controller):
 
     @patch("/{app:str}")
     async def update(
-        self, request: Request[Any, Any, Any], app: FromPath[str], data: JSONBody[PatchAppIn], conn: DbConn,
+        self,
+        request: Request[Any, Any, Any],
+        app: FromPath[str],
+        data: JSONBody[PatchAppIn],
+        conn: DbConn,
         principal: Caller,
     ) -> AppView:
         """Change the slug, name or hostnames; omitted fields keep their value."""
         found = await app_access(conn, principal, app, AppWrite)
         return await app_service.update_app(
-            conn, command_context(request, principal), found.id,
-            slug=data.slug, name=data.name, hostnames=data.hostnames,
+            conn,
+            command_context(request, principal),
+            found.id,
+            slug=data.slug,
+            name=data.name,
+            hostnames=data.hostnames,
         )
 
     @delete("/{app:str}", status_code=HTTP_204_NO_CONTENT)
@@ -67,15 +85,22 @@ class AppsController(Controller):
         await app_service.delete_app(conn, command_context(request, principal), found.id)
 
     @get("/{app:str}/members")
-    async def list_members(self, app: FromPath[str], conn: DbConn, principal: Caller) -> list[MemberView]:
+    async def list_members(
+        self, app: FromPath[str], conn: DbConn, principal: Caller
+    ) -> list[MemberView]:
         """The app's members and their roles."""
         found = await app_access(conn, principal, app, AppRead)
         return await app_service.list_members(conn, found.id)
 
     @put("/{app:str}/members/{user_id:str}")
     async def set_member(
-        self, request: Request[Any, Any, Any], app: FromPath[str], user_id: FromPath[str], data: JSONBody[SetMemberIn],
-        conn: DbConn, principal: Caller,
+        self,
+        request: Request[Any, Any, Any],
+        app: FromPath[str],
+        user_id: FromPath[str],
+        data: JSONBody[SetMemberIn],
+        conn: DbConn,
+        principal: Caller,
     ) -> MemberView:
         """Give a user a role (viewer, editor, admin) in the app."""
         found = await app_access(conn, principal, app, AppMembersManage)
@@ -85,9 +110,15 @@ class AppsController(Controller):
 
     @delete("/{app:str}/members/{user_id:str}", status_code=HTTP_204_NO_CONTENT)
     async def remove_member(
-        self, request: Request[Any, Any, Any], app: FromPath[str], user_id: FromPath[str], conn: DbConn,
+        self,
+        request: Request[Any, Any, Any],
+        app: FromPath[str],
+        user_id: FromPath[str],
+        conn: DbConn,
         principal: Caller,
     ) -> None:
         """Remove a user from the app."""
         found = await app_access(conn, principal, app, AppMembersManage)
-        await app_service.remove_member(conn, command_context(request, principal), found.id, user_id)
+        await app_service.remove_member(
+            conn, command_context(request, principal), found.id, user_id
+        )

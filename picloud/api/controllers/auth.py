@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar.params import JSONBody
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from picloud.api.deps import Caller, DbConn, command_context, dependencies
@@ -25,8 +25,8 @@ class AuthController(Controller):
     """Dashboard sessions: log in with email and password, get a bearer token."""
 
     path = "/api/v1/auth"
-    tags = ["auth"]
-    dependencies = {"conn": dependencies["conn"]}
+    tags = ("auth",)
+    dependencies = {"conn": dependencies["conn"]}  # noqa: RUF012 - Litestar controller API
 
     @post("/login", status_code=HTTP_200_OK, security=[])
     async def login(

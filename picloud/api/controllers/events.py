@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, get
@@ -14,7 +14,7 @@ from picloud.auth.capabilities import EventsRead
 from picloud.events.store import read_app
 from picloud.events.types import RecordedEvent
 
-__all__ = ["EventsController", "MAX_LIMIT", "to_out"]
+__all__ = ["MAX_LIMIT", "EventsController", "to_out"]
 
 MAX_LIMIT = 1000
 
@@ -26,8 +26,13 @@ def to_out(rec: RecordedEvent) -> EventOut:
         data.pop("type", None)
     meta = msgspec.to_builtins(rec.meta)
     return EventOut(
-        position=rec.position, stream=rec.stream, version=rec.version, type=rec.type,
-        data=data, meta=meta if isinstance(meta, dict) else {}, recorded_at=rec.recorded_at,
+        position=rec.position,
+        stream=rec.stream,
+        version=rec.version,
+        type=rec.type,
+        data=data,
+        meta=meta if isinstance(meta, dict) else {},
+        recorded_at=rec.recorded_at,
     )
 
 
@@ -35,7 +40,7 @@ class EventsController(Controller):
     """Read an app's events (capability ``EventsRead``: scope ``events:read``)."""
 
     path = "/api/v1/admin/apps/{app:str}/events"
-    tags = ["audit"]
+    tags = ("audit",)
     dependencies = dependencies
 
     @get("/")

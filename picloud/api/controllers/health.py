@@ -12,7 +12,7 @@ from litestar.response import Response
 from picloud.api.errors import error_body
 from picloud.api.schemas import HealthOut
 
-__all__ = ["healthz", "readyz", "READY_TIMEOUT_SECONDS"]
+__all__ = ["READY_TIMEOUT_SECONDS", "healthz", "readyz"]
 
 #: A dependency slower than this to answer counts as down.
 READY_TIMEOUT_SECONDS = 2.0
@@ -44,7 +44,7 @@ async def _check_redis(state: State) -> str:
 async def _probe(check: Any, state: State) -> str:
     try:
         return str(await asyncio.wait_for(check(state), READY_TIMEOUT_SECONDS))
-    except Exception as exc:  # any failure means "not ready"; say which kind
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"; say which kind
         return f"error: {type(exc).__name__}"
 
 

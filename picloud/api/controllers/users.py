@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar.params import FromPath, JSONBody
 from litestar import Controller, Request, get, post
+from litestar.params import FromPath, JSONBody
 
 from picloud.api.deps import Caller, DbConn, command_context, dependencies, require
 from picloud.api.schemas import CreateUserIn
@@ -20,18 +20,24 @@ class UsersController(Controller):
     """Users are an instance-level resource (capability ``UsersManage``)."""
 
     path = "/api/v1/admin/users"
-    tags = ["users"]
+    tags = ("users",)
     dependencies = dependencies
 
     @post("/")
     async def create(
-        self, request: Request[Any, Any, Any], data: JSONBody[CreateUserIn], conn: DbConn,
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[CreateUserIn],
+        conn: DbConn,
         principal: Caller,
     ) -> UserView:
         """Create a user (409 ``duplicate_email``)."""
         await require(conn, principal, UsersManage())
         return await identity.create_user(
-            conn, command_context(request, principal), data.email, data.password,
+            conn,
+            command_context(request, principal),
+            data.email,
+            data.password,
             instance_admin=data.instance_admin,
         )
 

@@ -18,10 +18,10 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from picloud.api import create_app
+from picloud.auth.tokens import display_prefix, hash_secret, new_api_key
 from picloud.events.identity import ApiKeyCreated, api_key_stream
 from picloud.events.store import append
 from picloud.events.types import EventMeta
-from picloud.auth.tokens import display_prefix, hash_secret, new_api_key
 from picloud.services import apps as app_service
 from picloud.services import identity
 from picloud.services.context import CommandContext
@@ -105,7 +105,10 @@ class Seed:
             await app_service.set_member(conn, SYSTEM, app_id, user_id, role)
 
     async def key(
-        self, scopes: list[str], *, app_id: str | None = None,
+        self,
+        scopes: list[str],
+        *,
+        app_id: str | None = None,
         expires_at: datetime | None = None,
     ) -> CreatedApiKey:
         async with self.pool.acquire() as conn:
@@ -118,8 +121,12 @@ class Seed:
         key = new_api_key()
         key_id = str(uuid.uuid4())
         event = ApiKeyCreated(
-            key_id=key_id, name="expired", prefix=display_prefix(key),
-            key_hash=hash_secret(key), scopes=scopes, expires_at=expired_at,
+            key_id=key_id,
+            name="expired",
+            prefix=display_prefix(key),
+            key_hash=hash_secret(key),
+            scopes=scopes,
+            expires_at=expired_at,
         )
         async with self.pool.acquire() as conn, conn.transaction():
             await append(conn, api_key_stream(key_id), 0, [event], EventMeta(actor="system"))

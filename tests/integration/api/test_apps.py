@@ -19,7 +19,8 @@ async def test_create_get_patch_delete_an_app(
 ) -> None:
     # When an admin creates an app
     r = await client.post(
-        APPS, headers=admin_headers,
+        APPS,
+        headers=admin_headers,
         json={"slug": "shop", "name": "Shop", "hostnames": ["Shop.Example.com"]},
     )
     assert r.status_code == 201, r.text
@@ -42,7 +43,8 @@ async def test_create_get_patch_delete_an_app(
     assert (await client.delete(f"{APPS}/store", headers=admin_headers)).status_code == 204
     assert (await client.get(f"{APPS}/{app['id']}", headers=admin_headers)).status_code == 404
     r = await client.post(
-        APPS, headers=admin_headers,
+        APPS,
+        headers=admin_headers,
         json={"slug": "store", "name": "Again", "hostnames": ["shop.example.com"]},
     )
     assert r.status_code == 201
@@ -109,9 +111,13 @@ async def test_every_app_mutation_is_an_event_carrying_the_actor(
 ) -> None:
     me = (await client.get("/api/v1/auth/me", headers=admin_headers)).json()
     user = await seed.user()
-    app = (await client.post(APPS, headers=admin_headers, json={"slug": "shop", "name": "S"})).json()
+    app = (
+        await client.post(APPS, headers=admin_headers, json={"slug": "shop", "name": "S"})
+    ).json()
     await client.patch(f"{APPS}/shop", headers=admin_headers, json={"name": "T"})
-    await client.put(f"{APPS}/shop/members/{user.id}", headers=admin_headers, json={"role": "admin"})
+    await client.put(
+        f"{APPS}/shop/members/{user.id}", headers=admin_headers, json={"role": "admin"}
+    )
     await client.delete(f"{APPS}/shop/members/{user.id}", headers=admin_headers)
     r = await client.delete(f"{APPS}/shop", headers=admin_headers)
     assert r.status_code == 204
@@ -121,7 +127,11 @@ async def test_every_app_mutation_is_an_event_carrying_the_actor(
             app["id"],
         )
     assert [r["type"] for r in rows] == [
-        "app.created", "app.updated", "app.member_set", "app.member_removed", "app.deleted",
+        "app.created",
+        "app.updated",
+        "app.member_set",
+        "app.member_removed",
+        "app.deleted",
     ]
     assert [r["version"] for r in rows] == [1, 2, 3, 4, 5]
     assert {r["actor"] for r in rows} == {f"user:{me['id']}"}
@@ -133,7 +143,9 @@ async def test_concurrent_creates_of_one_slug_make_exactly_one_app(seed: Seed) -
     async def create(i: int) -> str:
         async with seed.pool.acquire() as conn:
             try:
-                await app_service.create_app(conn, SYSTEM, "race", f"Racer {i}", [f"r{i}.example.com"])
+                await app_service.create_app(
+                    conn, SYSTEM, "race", f"Racer {i}", [f"r{i}.example.com"]
+                )
                 return "created"
             except Conflict as exc:
                 return exc.code

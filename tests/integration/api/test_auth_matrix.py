@@ -38,8 +38,12 @@ Body = Callable[[Target], dict[str, Any]] | None
 #: name, method, path template, body
 ENDPOINTS: list[tuple[str, str, str, Body]] = [
     ("list_apps", "GET", "/api/v1/admin/apps", None),
-    ("create_app", "POST", "/api/v1/admin/apps",
-     lambda t: {"slug": f"new-{uuid.uuid4().hex[:8]}", "name": "New"}),
+    (
+        "create_app",
+        "POST",
+        "/api/v1/admin/apps",
+        lambda t: {"slug": f"new-{uuid.uuid4().hex[:8]}", "name": "New"},
+    ),
     ("get_app", "GET", "/api/v1/admin/apps/{app}", None),
     ("get_app_by_id", "GET", "/api/v1/admin/apps/{app_id}", None),
     ("patch_app", "PATCH", "/api/v1/admin/apps/{app}", lambda t: {"name": "Renamed"}),
@@ -48,13 +52,21 @@ ENDPOINTS: list[tuple[str, str, str, Body]] = [
     ("delete_member", "DELETE", "/api/v1/admin/apps/{app}/members/{member}", None),
     ("list_events", "GET", "/api/v1/admin/apps/{app}/events", None),
     ("delete_app", "DELETE", "/api/v1/admin/apps/{app}", None),
-    ("create_key", "POST", "/api/v1/admin/api-keys",
-     lambda t: {"name": "k", "scopes": ["app:read"]}),
+    (
+        "create_key",
+        "POST",
+        "/api/v1/admin/api-keys",
+        lambda t: {"name": "k", "scopes": ["app:read"]},
+    ),
     ("list_keys", "GET", "/api/v1/admin/api-keys", None),
     ("get_key", "GET", "/api/v1/admin/api-keys/{key}", None),
     ("delete_key", "DELETE", "/api/v1/admin/api-keys/{key}", None),
-    ("create_user", "POST", "/api/v1/admin/users",
-     lambda t: {"email": f"n-{uuid.uuid4().hex[:8]}@example.com", "password": "password-123"}),
+    (
+        "create_user",
+        "POST",
+        "/api/v1/admin/users",
+        lambda t: {"email": f"n-{uuid.uuid4().hex[:8]}@example.com", "password": "password-123"},
+    ),
     ("list_users", "GET", "/api/v1/admin/users", None),
     ("get_user", "GET", "/api/v1/admin/users/{spare}", None),
     ("me", "GET", "/api/v1/auth/me", None),
@@ -62,45 +74,88 @@ ENDPOINTS: list[tuple[str, str, str, Body]] = [
 ]
 
 OK = {
-    "create_app": 201, "create_key": 201, "create_user": 201,
-    "delete_app": 204, "delete_member": 204, "delete_key": 204, "logout": 204,
+    "create_app": 201,
+    "create_key": 201,
+    "create_user": 201,
+    "delete_app": 204,
+    "delete_member": 204,
+    "delete_key": 204,
+    "logout": 204,
 }
 
 #: The scope an API key needs (None: any valid credential).
 SCOPE = {
-    "list_apps": "app:read", "create_app": "app:admin", "get_app": "app:read",
-    "get_app_by_id": "app:read", "patch_app": "app:write", "list_members": "app:read",
-    "put_member": "app:admin", "delete_member": "app:admin", "list_events": "events:read",
-    "delete_app": "app:admin", "create_key": "instance:admin", "list_keys": "instance:admin",
-    "get_key": "instance:admin", "delete_key": "instance:admin",
-    "create_user": "instance:admin", "list_users": "instance:admin",
-    "get_user": "instance:admin", "me": None, "logout": None,
+    "list_apps": "app:read",
+    "create_app": "app:admin",
+    "get_app": "app:read",
+    "get_app_by_id": "app:read",
+    "patch_app": "app:write",
+    "list_members": "app:read",
+    "put_member": "app:admin",
+    "delete_member": "app:admin",
+    "list_events": "events:read",
+    "delete_app": "app:admin",
+    "create_key": "instance:admin",
+    "list_keys": "instance:admin",
+    "get_key": "instance:admin",
+    "delete_key": "instance:admin",
+    "create_user": "instance:admin",
+    "list_users": "instance:admin",
+    "get_user": "instance:admin",
+    "me": None,
+    "logout": None,
 }
 #: The least role a user needs on the app, for per-app endpoints.
 ROLE = {
-    "get_app": "viewer", "get_app_by_id": "viewer", "list_members": "viewer",
-    "patch_app": "editor", "put_member": "admin", "delete_member": "admin",
-    "list_events": "admin", "delete_app": "admin",
+    "get_app": "viewer",
+    "get_app_by_id": "viewer",
+    "list_members": "viewer",
+    "patch_app": "editor",
+    "put_member": "admin",
+    "delete_member": "admin",
+    "list_events": "admin",
+    "delete_app": "admin",
 }
 INSTANCE_LEVEL = {
-    "create_app", "create_key", "list_keys", "get_key", "delete_key", "create_user",
-    "list_users", "get_user",
+    "create_app",
+    "create_key",
+    "list_keys",
+    "get_key",
+    "delete_key",
+    "create_user",
+    "list_users",
+    "get_user",
 }
 RANK = {"viewer": 1, "editor": 2, "admin": 3}
 SCOPES = [
-    "instance:admin", "app:read", "app:write", "app:admin", "script:read", "script:write",
+    "instance:admin",
+    "app:read",
+    "app:write",
+    "app:admin",
+    "script:read",
+    "script:write",
     "events:read",
 ]
 APP_SCOPES = [s for s in SCOPES if s != "instance:admin"]
 INVALID = [
-    "anonymous", "malformed_header", "unknown_key", "unknown_session", "expired_key",
-    "revoked_key", "ended_session",
+    "anonymous",
+    "malformed_header",
+    "unknown_key",
+    "unknown_session",
+    "expired_key",
+    "revoked_key",
+    "ended_session",
 ]
 PRINCIPALS = [
     *INVALID,
     *(f"scope:{s}" for s in SCOPES),
-    "key_for_this_app", "key_for_other_app",
-    "role:viewer", "role:editor", "role:admin", "non_member", "instance_admin",
+    "key_for_this_app",
+    "key_for_other_app",
+    "role:viewer",
+    "role:editor",
+    "role:admin",
+    "non_member",
+    "instance_admin",
 ]
 
 
@@ -165,7 +220,9 @@ class Caller:
         if self.principal == "key_for_this_app":
             return bearer((await self.seed.key(APP_SCOPES, app_id=target.app.id)).key)
         if self.principal.startswith("role:") and self.user is not None:
-            await self.seed.member(target.app.id, self.user.id, self.principal.removeprefix("role:"))
+            await self.seed.member(
+                target.app.id, self.user.id, self.principal.removeprefix("role:")
+            )
         if self.principal == "ended_session" and self.fixed is not None:
             await client.post("/api/v1/auth/logout", headers=self.fixed)
         assert self.fixed is not None
@@ -186,16 +243,16 @@ async def test_every_endpoint_answers_each_principal_as_documented(
         # Given a fresh app (with a viewer member) and a fresh key as the call's target
         app = await seed.app()
         await seed.member(app.id, member.id, "viewer")
-        target = Target(app=app, spare=spare, member=member, key_id=(await seed.key(["app:read"])).id)
+        target = Target(
+            app=app, spare=spare, member=member, key_id=(await seed.key(["app:read"])).id
+        )
         headers = await caller.headers(target, client)
         path = template.format(
             app=app.slug, app_id=app.id, spare=spare.id, member=member.id, key=target.key_id
         )
         before = await seed.event_count()
         # When the principal calls the endpoint
-        r = await client.request(
-            method, path, headers=headers, json=body(target) if body else None
-        )
+        r = await client.request(method, path, headers=headers, json=body(target) if body else None)
         # Then the status is the documented one, and a refusal changes nothing
         want = expected(principal, name)
         if r.status_code != want:
@@ -203,8 +260,14 @@ async def test_every_endpoint_answers_each_principal_as_documented(
             continue
         if want >= 400:
             code = error_code(r)
-            assert code in {401: {"unauthorized", "invalid_token", "token_expired"},
-                            403: {"forbidden"}, 404: {"not_found"}}[want], (name, code)
+            assert (
+                code
+                in {
+                    401: {"unauthorized", "invalid_token", "token_expired"},
+                    403: {"forbidden"},
+                    404: {"not_found"},
+                }[want]
+            ), (name, code)
             assert await seed.event_count() == before, f"{name} refused but appended"
     assert not mismatches, "\n".join(mismatches)
 

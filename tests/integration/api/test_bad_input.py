@@ -16,7 +16,11 @@ APPS = "/api/v1/admin/apps"
 
 
 async def _unchanged(
-    client: AsyncTestClient[Litestar], seed: Seed, method: str, path: str, headers: dict[str, str],
+    client: AsyncTestClient[Litestar],
+    seed: Seed,
+    method: str,
+    path: str,
+    headers: dict[str, str],
     **kwargs: Any,
 ) -> Any:
     """Send one request and check the event count did not move."""
@@ -38,7 +42,10 @@ async def _unchanged(
     ],
 )
 async def test_malformed_json_is_400_invalid_json(
-    method: str, path: str, client: AsyncTestClient[Litestar], seed: Seed,
+    method: str,
+    path: str,
+    client: AsyncTestClient[Litestar],
+    seed: Seed,
     admin_headers: dict[str, str],
 ) -> None:
     await seed.app("shop")
@@ -58,8 +65,13 @@ async def test_malformed_json_is_400_invalid_json(
     ],
 )
 async def test_unknown_fields_are_400_naming_the_field(
-    method: str, path: str, body: dict[str, Any], field: str, client: AsyncTestClient[Litestar],
-    seed: Seed, admin_headers: dict[str, str],
+    method: str,
+    path: str,
+    body: dict[str, Any],
+    field: str,
+    client: AsyncTestClient[Litestar],
+    seed: Seed,
+    admin_headers: dict[str, str],
 ) -> None:
     await seed.app("shop")
     r = await _unchanged(client, seed, method, path, admin_headers, json=body)
@@ -80,7 +92,10 @@ async def test_unknown_fields_are_400_naming_the_field(
     ],
 )
 async def test_wrong_types_and_missing_fields_are_400_naming_the_field(
-    body: Any, field: str | None, client: AsyncTestClient[Litestar], seed: Seed,
+    body: Any,
+    field: str | None,
+    client: AsyncTestClient[Litestar],
+    seed: Seed,
     admin_headers: dict[str, str],
 ) -> None:
     r = await _unchanged(client, seed, "POST", APPS, admin_headers, json=body)
@@ -131,12 +146,23 @@ async def test_oversized_streamed_body_is_413_before_it_is_all_read(app: Litesta
 
 @pytest.mark.parametrize(
     "slug",
-    ["Shop", "-shop", "shop-", "sh_op", "", "a" * 64, "shop.app", "5f0c6f5e-3a57-4d5b-9b5e-0c9f0b8e2a11"],
+    [
+        "Shop",
+        "-shop",
+        "shop-",
+        "sh_op",
+        "",
+        "a" * 64,
+        "shop.app",
+        "5f0c6f5e-3a57-4d5b-9b5e-0c9f0b8e2a11",
+    ],
 )
 async def test_bad_slugs_are_400(
     slug: str, client: AsyncTestClient[Litestar], seed: Seed, admin_headers: dict[str, str]
 ) -> None:
-    r = await _unchanged(client, seed, "POST", APPS, admin_headers, json={"slug": slug, "name": "S"})
+    r = await _unchanged(
+        client, seed, "POST", APPS, admin_headers, json={"slug": slug, "name": "S"}
+    )
     assert r.status_code == 400, r.text
     assert error_code(r) == "invalid_input"
     assert r.json()["error"]["details"]["field"] == "slug"
@@ -152,7 +178,10 @@ async def test_bad_slugs_are_400(
     ],
 )
 async def test_bad_hostnames_are_400(
-    hostnames: list[str], field: str, client: AsyncTestClient[Litestar], seed: Seed,
+    hostnames: list[str],
+    field: str,
+    client: AsyncTestClient[Litestar],
+    seed: Seed,
     admin_headers: dict[str, str],
 ) -> None:
     body = {"slug": "shop", "name": "S", "hostnames": hostnames}
@@ -166,7 +195,9 @@ async def test_duplicate_slug_is_409(
 ) -> None:
     await seed.app("shop")
     other = await seed.app("other")
-    r = await _unchanged(client, seed, "POST", APPS, admin_headers, json={"slug": "shop", "name": "S"})
+    r = await _unchanged(
+        client, seed, "POST", APPS, admin_headers, json={"slug": "shop", "name": "S"}
+    )
     assert r.status_code == 409
     assert error_code(r) == "duplicate_slug"
     r = await _unchanged(
@@ -186,7 +217,11 @@ async def test_duplicate_hostname_is_409_across_apps(
     assert r.status_code == 409
     assert error_code(r) == "duplicate_hostname"
     r = await _unchanged(
-        client, seed, "PATCH", f"{APPS}/{other.id}", admin_headers,
+        client,
+        seed,
+        "PATCH",
+        f"{APPS}/{other.id}",
+        admin_headers,
         json={"hostnames": ["shop.example.com"]},
     )
     assert r.status_code == 409
@@ -199,15 +234,25 @@ async def test_duplicate_hostname_is_409_across_apps(
         ({"name": "k", "scopes": []}, "invalid_input", "scopes"),
         ({"name": "k", "scopes": ["app:everything"]}, "invalid_input", "scopes"),
         ({"name": "", "scopes": ["app:read"]}, "invalid_input", "name"),
-        ({"name": "k", "scopes": ["app:read"], "expires_at": "2001-01-01T00:00:00Z"},
-         "invalid_input", "expires_at"),
-        ({"name": "k", "scopes": ["app:read"], "expires_at": "tomorrow"},
-         "invalid_input", "expires_at"),
+        (
+            {"name": "k", "scopes": ["app:read"], "expires_at": "2001-01-01T00:00:00Z"},
+            "invalid_input",
+            "expires_at",
+        ),
+        (
+            {"name": "k", "scopes": ["app:read"], "expires_at": "tomorrow"},
+            "invalid_input",
+            "expires_at",
+        ),
         ({"name": "k", "scopes": ["instance:admin"], "app": "shop"}, "invalid_input", "scopes"),
     ],
 )
 async def test_bad_api_key_requests_are_400(
-    body: dict[str, Any], code: str, field: str, client: AsyncTestClient[Litestar], seed: Seed,
+    body: dict[str, Any],
+    code: str,
+    field: str,
+    client: AsyncTestClient[Litestar],
+    seed: Seed,
     admin_headers: dict[str, str],
 ) -> None:
     await seed.app("shop")
@@ -234,7 +279,12 @@ async def test_bad_member_requests(
     r = await _unchanged(client, seed, "PUT", path, admin_headers, json={"role": "owner"})
     assert (r.status_code, error_code(r)) == (400, "invalid_input")
     r = await _unchanged(
-        client, seed, "PUT", f"{APPS}/shop/members/not-a-user", admin_headers, json={"role": "viewer"}
+        client,
+        seed,
+        "PUT",
+        f"{APPS}/shop/members/not-a-user",
+        admin_headers,
+        json={"role": "viewer"},
     )
     assert (r.status_code, error_code(r)) == (404, "not_found")
     r = await _unchanged(client, seed, "DELETE", path, admin_headers)
@@ -261,7 +311,10 @@ async def test_bad_event_queries_are_400(
     ],
 )
 async def test_bad_users_are_400(
-    body: dict[str, Any], field: str, client: AsyncTestClient[Litestar], seed: Seed,
+    body: dict[str, Any],
+    field: str,
+    client: AsyncTestClient[Litestar],
+    seed: Seed,
     admin_headers: dict[str, str],
 ) -> None:
     r = await _unchanged(client, seed, "POST", "/api/v1/admin/users", admin_headers, json=body)

@@ -15,11 +15,19 @@ from tests.integration.api.conftest import Seed
 
 
 async def _picloud(settings: Settings, *args: str, stdin: bytes = b"") -> tuple[int, str, str]:
-    env = {**os.environ, "DATABASE_URL": settings.database_url or "",
-           "REDIS_URL": settings.redis_url or ""}
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url or "",
+        "REDIS_URL": settings.redis_url or "",
+    }
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "picloud", *args, env=env,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "picloud",
+        *args,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(stdin), timeout=60)
@@ -28,15 +36,26 @@ async def _picloud(settings: Settings, *args: str, stdin: bytes = b"") -> tuple[
 
 async def test_create_user_reads_the_password_from_stdin(settings: Settings, seed: Seed) -> None:
     code, out, err = await _picloud(
-        settings, "admin", "create-user", "--email", "Ops@Example.com", "--password-stdin",
-        "--instance-admin", stdin=b"long-enough-pw\n",
+        settings,
+        "admin",
+        "create-user",
+        "--email",
+        "Ops@Example.com",
+        "--password-stdin",
+        "--instance-admin",
+        stdin=b"long-enough-pw\n",
     )
     assert code == 0, err
     assert "ops@example.com" in out
     assert await seed.login_with("ops@example.com", "long-enough-pw")
     # A second time is a clean error, not a traceback
     code, out, err = await _picloud(
-        settings, "admin", "create-user", "--email", "ops@example.com", "--password-stdin",
+        settings,
+        "admin",
+        "create-user",
+        "--email",
+        "ops@example.com",
+        "--password-stdin",
         stdin=b"long-enough-pw\n",
     )
     assert code == 1 and err.startswith("error[duplicate_email]") and "Traceback" not in err
@@ -45,8 +64,18 @@ async def test_create_user_reads_the_password_from_stdin(settings: Settings, see
 async def test_create_key_prints_the_key_once(settings: Settings, seed: Seed) -> None:
     app = await seed.app("shop")
     code, out, err = await _picloud(
-        settings, "admin", "create-key", "--name", "deploy", "--scope", "app:read",
-        "events:read", "--app", "shop", "--expires-at", "2099-01-01T00:00:00Z",
+        settings,
+        "admin",
+        "create-key",
+        "--name",
+        "deploy",
+        "--scope",
+        "app:read",
+        "events:read",
+        "--app",
+        "shop",
+        "--expires-at",
+        "2099-01-01T00:00:00Z",
     )
     assert code == 0, err
     key = out.strip()
@@ -67,11 +96,20 @@ def _free_port() -> int:
 
 async def test_dev_serves_the_api_until_interrupted(settings: Settings) -> None:
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": settings.database_url or "",
-           "REDIS_URL": settings.redis_url or "", "PICLOUD_PORT": str(port)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url or "",
+        "REDIS_URL": settings.redis_url or "",
+        "PICLOUD_PORT": str(port),
+    }
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "picloud", "dev", env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "picloud",
+        "dev",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         status = None

@@ -34,7 +34,11 @@ async def test_lists_only_the_apps_events_in_log_order_with_metadata(
     page = r.json()
     events = page["events"]
     assert [e["type"] for e in events] == [
-        "app.created", "app.updated", "app.member_set", "app.updated", "app.member_removed",
+        "app.created",
+        "app.updated",
+        "app.member_set",
+        "app.updated",
+        "app.member_removed",
     ]
     positions = [e["position"] for e in events]
     assert positions == sorted(positions) and page["next_after"] == positions[-1]
@@ -58,8 +62,9 @@ async def test_filters_and_pages(
     seen: list[int] = []
     after = 0
     while True:
-        page = (await client.get(url, headers=admin_headers,
-                                 params={"after": after, "limit": 2})).json()
+        page = (
+            await client.get(url, headers=admin_headers, params={"after": after, "limit": 2})
+        ).json()
         if not page["events"]:
             break
         assert len(page["events"]) <= 2
@@ -77,4 +82,6 @@ async def test_needs_events_read_and_stays_inside_a_keys_app(
     no_scope = await seed.key(["app:read", "app:admin"])
     assert (await client.get(f"{APPS}/other/events", headers=bearer(reader.key))).status_code == 200
     assert (await client.get(f"{APPS}/shop/events", headers=bearer(reader.key))).status_code == 404
-    assert (await client.get(f"{APPS}/shop/events", headers=bearer(no_scope.key))).status_code == 403
+    assert (
+        await client.get(f"{APPS}/shop/events", headers=bearer(no_scope.key))
+    ).status_code == 403

@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 
+from picloud.auth.principal import authenticate
 from picloud.errors import PicloudError
 from picloud.events.apps import AppCreated, AppDeleted, AppMemberRemoved, AppMemberSet, AppUpdated
 from picloud.events.identity import (
@@ -18,7 +19,6 @@ from picloud.events.identity import (
     SessionStarted,
     UserCreated,
 )
-from picloud.auth.principal import authenticate
 from picloud.projections.rebuild import rebuild
 from picloud.services import apps, identity
 from picloud.services.context import CommandContext
@@ -26,8 +26,16 @@ from picloud.services.context import CommandContext
 EVENT_TAGS = {
     cls.__struct_config__.tag
     for cls in (
-        UserCreated, SessionStarted, SessionEnded, ApiKeyCreated, ApiKeyRevoked,
-        AppCreated, AppUpdated, AppDeleted, AppMemberSet, AppMemberRemoved,
+        UserCreated,
+        SessionStarted,
+        SessionEnded,
+        ApiKeyCreated,
+        ApiKeyRevoked,
+        AppCreated,
+        AppUpdated,
+        AppDeleted,
+        AppMemberSet,
+        AppMemberRemoved,
     )
 }
 SLUGS = [f"app{i}" for i in range(6)]
@@ -42,19 +50,33 @@ async def _app_ids(conn: Any) -> list[str]:
 
 async def _one_op(conn: Any, rng: random.Random, users: list[Any], tokens: list[str]) -> None:
     """One random command; refusals (conflicts, not found) are part of the workload."""
-    op = rng.choice([
-        "create_app", "create_app", "update_app", "delete_app", "set_member", "set_member",
-        "remove_member", "create_key", "revoke_key", "login", "logout",
-    ])
+    op = rng.choice(
+        [
+            "create_app",
+            "create_app",
+            "update_app",
+            "delete_app",
+            "set_member",
+            "set_member",
+            "remove_member",
+            "create_key",
+            "revoke_key",
+            "login",
+            "logout",
+        ]
+    )
     ids = await _app_ids(conn)
     if op == "create_app":
         hosts = rng.sample(HOSTS, rng.randint(0, 2))
         await apps.create_app(conn, CTX, rng.choice(SLUGS), "App", hosts)
     elif op == "update_app" and ids:
-        change: dict[str, Any] = rng.choice([
-            {"name": f"Name {rng.randint(0, 9)}"}, {"slug": rng.choice(SLUGS)},
-            {"hostnames": rng.sample(HOSTS, rng.randint(0, 2))},
-        ])
+        change: dict[str, Any] = rng.choice(
+            [
+                {"name": f"Name {rng.randint(0, 9)}"},
+                {"slug": rng.choice(SLUGS)},
+                {"hostnames": rng.sample(HOSTS, rng.randint(0, 2))},
+            ]
+        )
         await apps.update_app(conn, CTX, rng.choice(ids), **change)
     elif op == "delete_app" and ids and rng.random() < 0.5:
         await apps.delete_app(conn, CTX, rng.choice(ids))
