@@ -54,6 +54,13 @@ ENV_VARS: dict[str, str] = {
     "script_cache_size": "PICLOUD_SCRIPT_CACHE_SIZE",
     "module_cache_size": "PICLOUD_MODULE_CACHE_SIZE",
     "module_import_depth_max": "PICLOUD_MODULE_IMPORT_DEPTH_MAX",
+    "script_timeout_ms": "PICLOUD_SCRIPT_TIMEOUT_MS",
+    "script_max_operations": "PICLOUD_SCRIPT_MAX_OPERATIONS",
+    "script_max_call_levels": "PICLOUD_SCRIPT_MAX_CALL_LEVELS",
+    "script_max_string_size": "PICLOUD_SCRIPT_MAX_STRING_SIZE",
+    "script_max_array_size": "PICLOUD_SCRIPT_MAX_ARRAY_SIZE",
+    "script_max_map_size": "PICLOUD_SCRIPT_MAX_MAP_SIZE",
+    "script_pool_size": "PICLOUD_SCRIPT_POOL_SIZE",
     "max_trigger_depth": "PICLOUD_MAX_TRIGGER_DEPTH",
     "trigger_retry_max_attempts": "PICLOUD_TRIGGER_RETRY_MAX_ATTEMPTS",
     "trigger_retry_min_backoff_ms": "PICLOUD_TRIGGER_RETRY_MIN_BACKOFF_MS",
@@ -89,6 +96,13 @@ _MINIMUM: dict[str, int] = {
     "script_cache_size": 0,
     "module_cache_size": 0,
     "module_import_depth_max": 1,
+    "script_timeout_ms": 1,
+    "script_max_operations": 0,
+    "script_max_call_levels": 1,
+    "script_max_string_size": 0,
+    "script_max_array_size": 0,
+    "script_max_map_size": 0,
+    "script_pool_size": 1,
     "max_trigger_depth": 0,
     "trigger_retry_max_attempts": 0,
     "trigger_retry_min_backoff_ms": 0,
@@ -163,6 +177,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Compiled modules kept per process."""
     module_import_depth_max: int = 8
     """Deepest chain of ``import`` a script may build."""
+    script_timeout_ms: int = 5_000
+    """Wall-clock budget of one script run; past it the request answers 504 ``script_timeout``."""
+    script_max_operations: int = 0
+    """Evaluation steps one run may take (0 = unlimited: the wall clock governs)."""
+    script_max_call_levels: int = 64
+    """Deepest function-call nesting of a run."""
+    script_max_string_size: int = 4 * MiB
+    """Largest string a script may build, in bytes (0 = unlimited)."""
+    script_max_array_size: int = 100_000
+    """Largest array a script may build, nested arrays counted (0 = unlimited)."""
+    script_max_map_size: int = 100_000
+    """Largest object map a script may build, nested maps counted (0 = unlimited)."""
+    script_pool_size: int = 8
+    """Threads per API process running sync-route scripts (off the event loop)."""
     max_trigger_depth: int = 8
     """A trigger chain deeper than this is skipped (a loop), not dead-lettered."""
     trigger_retry_max_attempts: int = 5
