@@ -38,8 +38,16 @@ async def provide_conn(state: State) -> AsyncGenerator[Any, None]:
     pool = state.get("pool")
     if pool is None:
         raise DependencyUnavailable("database pool is not ready")
-    async with pool.acquire() as conn:
+    try:
+        conn = await pool.acquire()
+    except Exception as exc:
+        # Whatever stops us getting a connection (server down, database gone,
+        # too many clients) is the dependency's failure, not a bug: 503.
+        raise DependencyUnavailable("the database is unavailable; retry later") from exc
+    try:
         yield conn
+    finally:
+        await pool.release(conn)
 
 
 async def provide_principal(request: Request[Any, Any, Any], conn: DbConn) -> Principal:

@@ -11,6 +11,8 @@ import logging
 import re
 from typing import Any
 
+import asyncpg
+import redis.exceptions
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
@@ -51,6 +53,8 @@ def error_body(code: str, message: str, details: dict[str, Any] | None = None) -
 
 def _json(request: Request[Any, Any, Any], status: int, body: dict[str, Any]) -> Response[Any]:
     headers = {"x-request-id": request_id_of(request.scope)}
+    if status == 401:
+        headers["www-authenticate"] = "Bearer"
     return Response(body, status_code=status, headers=headers, media_type="application/json")
 
 
@@ -114,7 +118,27 @@ def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[
     return _json(request, 500, error_body("internal_error", "internal error", {"request_id": rid}))
 
 
+def _on_dependency_down(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # Postgres or Redis went away mid-request: a 503 the client may retry,
+    # not a 500 that suggests a bug.
+    log.warning("dependency unavailable in %s %s: %r", request.method, request.url.path, exc)
+    body = error_body("dependency_unavailable", "a backing service is unavailable; retry later")
+    return _json(request, 503, body)
+
+
+#: Connection-level failures of Postgres or Redis (not query errors).
+DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+
 exception_handlers: ExceptionHandlersMap = {
+    **{cls: _on_dependency_down for cls in DEPENDENCY_ERRORS},
     PicloudError: _on_picloud_error,
     ValidationException: _on_validation,
     HTTPException: _on_http,

@@ -57,6 +57,9 @@ async def test_readyz_is_503_when_postgres_is_gone(
         assert r.status_code == 503
         assert error_code(r) == "dependency_unavailable"
         assert r.json()["error"]["details"]["checks"]["postgres"] != "ok"
+        # And an API call is a retryable 503, not a 500
+        r = await client.get("/api/v1/auth/me", headers={"Authorization": "Bearer pk_x"})
+        assert (r.status_code, error_code(r)) == (503, "dependency_unavailable")
 
 
 async def test_every_response_carries_a_request_id(client: AsyncTestClient[Litestar]) -> None:
