@@ -35,7 +35,10 @@ def _binop(sym: str, fast: Any) -> Any:
         if r is NOT_BUILTIN:
             return R.call_named(st, st.depth, sym, [a, b], pos)
         if st.sizes != (0, 0, 0) and type(r) in _GROW:
-            R.check_size(st, r, pos)
+            if r is a:
+                R.check_grow(st, r, b, pos)  # `+=` grew the container in place
+            else:
+                R.check_size(st, r, pos)
         return r
 
     op.__name__ = f"op_{fast.__name__}"

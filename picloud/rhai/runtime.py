@@ -269,6 +269,28 @@ def check_size(st: RunState, v: Any, pos: Position) -> Any:
     return v
 
 
+def check_grow(st: RunState, container: Any, added: Any, pos: Position) -> None:
+    """After ``container`` grew by ``added``: its own length (O(1)) and ``added`` in full.
+
+    Checking the whole container after every push would make building a large array
+    quadratic; its nested content was checked when it was stored, so the length and
+    the new part bound it.
+    """
+    ms, ma, mm = st.sizes
+    t = type(container)
+    if t is list or t is bytearray:
+        if ma and len(container) > ma:
+            raise E.ErrorDataTooLarge("Size of array too large", pos, name="Size of array")
+    elif t is dict:
+        if mm and len(container) > mm:
+            raise E.ErrorDataTooLarge("Size of object map too large", pos, name="Size of object map")
+    elif t is str:
+        if ms and len(container) > ms // 4 and len(container.encode("utf-8")) > ms:
+            raise E.ErrorDataTooLarge("Length of string too large", pos, name="Length of string")
+    if added is not None and (type(added) in MUTABLE or type(added) is str):
+        check_size(st, added, pos)
+
+
 def interp(parts: list[Any]) -> str:
     """Concatenate the display forms of an interpolated string's parts."""
     return "".join([p if type(p) is str else to_display(p) for p in parts])
@@ -339,8 +361,22 @@ def invoke(st: RunState, d: int, nf: NativeFn, args: list[Any], pos: Position) -
         raise E.ErrorRuntime(f"{nf.name}: {type(e).__name__}", pos) from None
     if nf.mutating:
         args[0] = r[0]
+        if st.sizes != (0, 0, 0):
+            _grow_args(st, args, pos)
         return r[1]
+    if st.sizes != (0, 0, 0) and type(r) in _GROWN:
+        check_size(st, r, pos)
     return r
+
+
+_GROWN = frozenset((str, list, dict, bytearray))
+
+
+def _grow_args(st: RunState, args: list[Any], pos: Position) -> None:
+    check_grow(st, args[0], None, pos)
+    for a in args[1:]:
+        if type(a) in _GROWN:
+            check_size(st, a, pos)
 
 
 def call_native(st: RunState, d: int, name: str, args: list[Any], pos: Position) -> Any:
@@ -368,7 +404,11 @@ def call_native(st: RunState, d: int, name: str, args: list[Any], pos: Position)
             raise E.ErrorRuntime(f"{name}: {type(e).__name__}", pos) from None
         if nf.mutating:
             args[0] = r[0]
+            if st.sizes != (0, 0, 0):
+                _grow_args(st, args, pos)
             return r[1]
+        if st.sizes != (0, 0, 0) and type(r) in _GROWN:
+            check_size(st, r, pos)
         return r
     if nf is None or nf.method_only:
         return call_fallback(st, d, name, args, pos)
@@ -409,7 +449,11 @@ def call_method(st: RunState, d: int, name: str, args: list[Any], pos: Position,
             raise E.ErrorRuntime(f"{name}: {type(e).__name__}", pos) from None
         if nf.mutating:
             args[0] = r[0]
+            if st.sizes != (0, 0, 0):
+                _grow_args(st, args, pos)
             return r[1]
+        if st.sizes != (0, 0, 0) and type(r) in _GROWN:
+            check_size(st, r, pos)
         return r
     if name == "call" and type(recv) is FnPtr:
         return call_ptr(st, d, recv, args[1:], None, pos)
@@ -584,7 +628,7 @@ def index_set(st: RunState, c: Any, i: Any, v: Any, pos: Position) -> Any:
                 return c
         raise at(e, pos) from None
     if st.sizes != (0, 0, 0):
-        check_size(st, r, pos)
+        check_grow(st, r, v, pos)
     return r
 
 
@@ -611,7 +655,7 @@ def prop_set(st: RunState, obj: Any, name: str, v: Any, pos: Position) -> Any:
     if type(obj) is dict:
         obj[name] = v
         if st.sizes != (0, 0, 0):
-            check_size(st, obj, pos)
+            check_grow(st, obj, v, pos)
         return obj
     args = [obj, v]
     nf = resolve(st, "set$" + name, args)

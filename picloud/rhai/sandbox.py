@@ -18,7 +18,32 @@ __all__ = ["SandboxPolicy"]
 
 
 class SandboxPolicy:
-    """Limits and checks applied by every engine; subclass to tighten them."""
+    """Limits and checks applied by every engine; subclass to tighten them.
+
+    ``options()`` gives the limits a platform engine should run with; a bare
+    ``EngineOptions()`` keeps Rhai's own defaults (most limits off), which the
+    conformance corpus expects but an untrusted script must not get.
+    """
+
+    #: Operations one run may take (each statement, expression and loop iteration counts).
+    MAX_OPERATIONS = 50_000_000
+    #: Wall-clock seconds one run may take.
+    MAX_RUN_SECONDS = 10.0
+    #: Script-function call depth.
+    MAX_CALL_LEVELS = 64
+    #: Parse-time expression nesting, at global level and inside functions.
+    MAX_EXPR_DEPTH = 64
+    MAX_FUNCTION_EXPR_DEPTH = 32
+    #: Largest string, in UTF-8 bytes.
+    MAX_STRING_SIZE = 16 * 1024 * 1024
+    #: Largest array or blob, counting nested arrays.
+    MAX_ARRAY_SIZE = 1_000_000
+    #: Largest object map, counting nested maps.
+    MAX_MAP_SIZE = 100_000
+    #: Variables in one scope.
+    MAX_VARIABLES = 10_000
+    #: Imports per run.
+    MAX_MODULES = 100
 
     #: Largest script source accepted, in characters.
     MAX_SOURCE_CHARS = 4_000_000
@@ -27,6 +52,23 @@ class SandboxPolicy:
     #: Python recursion limit floor; also the ceiling we will not go above.
     MIN_RECURSION_LIMIT = 3_000
     MAX_RECURSION_LIMIT = 40_000
+
+    def options(self, **overrides: object) -> EngineOptions:
+        """``EngineOptions`` with this policy's limits (keyword arguments override them)."""
+        base: dict[str, object] = {
+            "max_operations": self.MAX_OPERATIONS,
+            "max_run_seconds": self.MAX_RUN_SECONDS,
+            "max_call_levels": self.MAX_CALL_LEVELS,
+            "max_expr_depth": self.MAX_EXPR_DEPTH,
+            "max_function_expr_depth": self.MAX_FUNCTION_EXPR_DEPTH,
+            "max_string_size": self.MAX_STRING_SIZE,
+            "max_array_size": self.MAX_ARRAY_SIZE,
+            "max_map_size": self.MAX_MAP_SIZE,
+            "max_variables": self.MAX_VARIABLES,
+            "max_modules": self.MAX_MODULES,
+        }
+        base.update(overrides)
+        return EngineOptions(**base)  # type: ignore[arg-type]
 
     def check_source(self, source: str, options: EngineOptions) -> None:
         """Reject a script before parsing (size only; syntax limits are the parser's)."""
