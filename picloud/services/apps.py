@@ -36,6 +36,7 @@ __all__ = [
     "list_members",
     "remove_member",
     "resolve_app",
+    "find_app_by_host",
     "set_member",
     "update_app",
 ]
@@ -68,6 +69,32 @@ async def resolve_app(conn: Any, ref: str, *, for_update: bool = False) -> AppVi
     if row is None:
         raise _not_found()
     return _app(row)
+
+
+def _bare_host(host: str) -> str:
+    """``host`` without port or trailing dot, lower-cased (IPv6 literals stay bracketed)."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host.split("]")[0] + "]"
+    return host.split(":")[0].rstrip(".")
+
+
+async def find_app_by_host(conn: Any, host: str, base_domain: str) -> AppView | None:
+    """The app a ``Host`` header names: one of its hostnames, or ``{slug}.{base_domain}``."""
+    bare = _bare_host(host)
+    row = await conn.fetchrow(
+        f"SELECT {', '.join('a.' + c for c in _APP_COLS.split(', '))} FROM app_hostnames h"
+        " JOIN apps a ON a.id = h.app_id WHERE h.hostname = $1",
+        bare,
+    )
+    if row is not None:
+        return _app(row)
+    suffix = "." + base_domain.strip().lower().rstrip(".")
+    slug = bare[: -len(suffix)] if bare.endswith(suffix) else ""
+    if not slug or "." in slug:
+        return None
+    row = await conn.fetchrow(f"SELECT {_APP_COLS} FROM apps WHERE slug = $1", slug)
+    return None if row is None else _app(row)
 
 
 async def get_app(conn: Any, app_id: str) -> AppView:

@@ -169,3 +169,24 @@ async def test_concurrent_hostname_claims_leave_one_owner(seed: Seed) -> None:
 
     outcomes = await asyncio.gather(*(create(i) for i in range(8)))
     assert sorted(outcomes) == ["created"] + ["duplicate_hostname"] * 7
+
+
+async def test_an_app_is_found_by_its_hostnames_or_its_subdomain(seed: Seed) -> None:
+    app = await seed.app("shop", ["shop.example.com"])
+    async with seed.pool.acquire() as conn:
+        for host in (
+            "shop.example.com",
+            "SHOP.example.com:8443",
+            "shop.localhost",
+            "shop.localhost:80",
+        ):
+            found = await app_service.find_app_by_host(conn, host, "localhost")
+            assert found is not None and found.id == app.id, host
+        for host in (
+            "other.localhost",
+            "a.shop.localhost",
+            "localhost",
+            "[::1]:8000",
+            "example.com",
+        ):
+            assert await app_service.find_app_by_host(conn, host, "localhost") is None, host
