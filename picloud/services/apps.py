@@ -31,12 +31,12 @@ from picloud.services.validation import (
 __all__ = [
     "create_app",
     "delete_app",
+    "find_app_by_host",
     "get_app",
     "list_apps",
     "list_members",
     "remove_member",
     "resolve_app",
-    "find_app_by_host",
     "set_member",
     "update_app",
 ]
