@@ -118,16 +118,26 @@ def serve(settings: Settings) -> int:
     return 0
 
 
+def _setup_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    # pgserver narrates every pg_ctl call at INFO; its warnings are enough.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+
+
 def _serve_cmd(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    return serve(_with_overrides(get_settings(), args))
+    settings = _with_overrides(get_settings(), args)
+    _setup_logging(settings)
+    return serve(settings)
 
 
 def _dev_cmd(args: argparse.Namespace) -> int:
     from picloud.embedded import embedded_settings
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    settings, services = embedded_settings(_with_overrides(get_settings(), args))
+    settings = _with_overrides(get_settings(), args)
+    _setup_logging(settings)
+    settings, services = embedded_settings(settings)
     children: list[subprocess.Popen[bytes]] = []
     try:
         _migrate(settings)
