@@ -1,0 +1,40 @@
+"""``install_stdlib``: register every standard-library namespace on an ``Engine``."""
+
+from __future__ import annotations
+
+from picloud.rhai.engine import Engine
+from picloud.sdk.encoding import base64_members, hex_members
+from picloud.sdk.json import json_members
+from picloud.sdk.log import LogSink, ScriptLogs, log_members
+from picloud.sdk.random import random_members
+from picloud.sdk.regex import DEFAULT_TIMEOUT, regex_members
+from picloud.sdk.time import time_members
+from picloud.sdk.url import url_members
+
+__all__ = ["NAMESPACES", "install_stdlib"]
+
+#: The namespaces ``install_stdlib`` registers (each is also a reserved module name).
+NAMESPACES = ("log", "json", "time", "regex", "random", "base64", "hex", "url")
+
+
+def install_stdlib(engine: Engine, *, log_sink: LogSink | None = None,
+                   regex_timeout: float = DEFAULT_TIMEOUT) -> LogSink:
+    """Register ``log::`` … ``url::`` on ``engine``; returns the sink ``log::`` writes to.
+
+    Args:
+        engine: the engine to extend (registration is once per engine, not per run).
+        log_sink: where ``log::`` lines go; default a new ``ScriptLogs()`` (100 lines per script).
+        regex_timeout: seconds one ``regex::`` match operation may run.
+    """
+    sink: LogSink = log_sink if log_sink is not None else ScriptLogs()
+    if regex_timeout <= 0:
+        raise ValueError("regex_timeout must be > 0")
+    engine.register_static_module("log", log_members(sink))
+    engine.register_static_module("json", json_members())
+    engine.register_static_module("time", time_members())
+    engine.register_static_module("regex", regex_members(regex_timeout))
+    engine.register_static_module("random", random_members())
+    engine.register_static_module("base64", base64_members())
+    engine.register_static_module("hex", hex_members())
+    engine.register_static_module("url", url_members())
+    return sink
