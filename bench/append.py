@@ -184,7 +184,7 @@ async def run(dsn: str, seconds: float, writer_counts: list[int]) -> None:
             f"{seconds:.1f}s per cell; events/s (ratio to raw in the same run)\n"
         )
         header = (
-            f"| {'shape':<13} | {'writers':>7} | {'raw asyncpg':>12} | "
+            f"| {'shape':<15} | {'writers':>7} | {'raw asyncpg':>12} | "
             f"{'picloud, app per writer':>24} | {'picloud, one app':>18} | "
             f"{'NOTIFY in the tx':>19} |"
         )
@@ -208,7 +208,7 @@ async def run(dsn: str, seconds: float, writer_counts: list[int]) -> None:
                     return f"{v:>9,.0f} ({v / raw:>4.0%})"
 
                 print(
-                    f"| {shape:<13} | {writers:>7} | {raw:>12,.0f} | {cell(per_app):>24} | "
+                    f"| {shape:<15} | {writers:>7} | {raw:>12,.0f} | {cell(per_app):>24} | "
                     f"{cell(one_app):>18} | {cell(quiet):>19} |",
                     flush=True,
                 )

@@ -27,9 +27,11 @@ import concurrent.futures
 import contextlib
 import itertools
 import os
+import queue
 import re
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -200,19 +202,109 @@ async def _drop_stale_databases(admin: asyncpg.Connection) -> None:
                 await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+class _CloneFactory:
+    """Clones the template ahead of time and drops used clones in the background.
+
+    CREATE and DROP DATABASE each take a few hundred milliseconds; doing them
+    on a worker thread (its own loop and connection) while tests run keeps
+    them off every test's critical path.
+    """
+
+    #: Clones kept ready; more only costs disk while tests run.
+    READY = 2
+
+    def __init__(self, admin_dsn: str, template: str, prefix: str) -> None:
+        self.admin_dsn, self.template, self.prefix = admin_dsn, template, prefix
+        self._counter = itertools.count(1)
+        self._ready: queue.Queue[str | BaseException] = queue.Queue(maxsize=self.READY)
+        self._drops: queue.Queue[str | None] = queue.Queue()
+        self._stopping = threading.Event()
+        self._creator = threading.Thread(target=self._run, args=(self._create_loop,), daemon=True)
+        self._dropper = threading.Thread(target=self._run, args=(self._drop_loop,), daemon=True)
+        self._creator.start()
+        self._dropper.start()
+
+    def next_name(self) -> str:
+        """A fresh, unused database name."""
+        return f"{self.prefix}{next(self._counter)}"
+
+    def take(self, timeout: float = 120.0) -> str:
+        """A freshly cloned database's name (blocks until one is ready)."""
+        item = self._ready.get(timeout=timeout)
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def release(self, name: str) -> None:
+        """Drop ``name`` in the background."""
+        self._drops.put(name)
+
+    def close(self) -> None:
+        """Stop both workers and drop every clone still around."""
+        self._stopping.set()
+        self._creator.join(timeout=60)
+        while True:
+            try:
+                item = self._ready.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(item, str):
+                self._drops.put(item)
+        self._drops.put(None)
+        self._dropper.join(timeout=120)
+
+    @staticmethod
+    def _run(loop_fn: Callable[[], Awaitable[None]]) -> None:
+        asyncio.run(loop_fn())
+
+    async def _create_loop(self) -> None:
+        admin = await asyncpg.connect(self.admin_dsn)
+        try:
+            while not self._stopping.is_set():
+                name = self.next_name()
+                item: str | BaseException
+                try:
+                    await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+                    item = name
+                except asyncpg.PostgresError as exc:
+                    item = exc
+                while not self._stopping.is_set():
+                    try:
+                        self._ready.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                else:
+                    if isinstance(item, str):
+                        self._drops.put(item)
+        finally:
+            await admin.close()
+
+    async def _drop_loop(self) -> None:
+        admin = await asyncpg.connect(self.admin_dsn)
+        try:
+            while True:
+                name = await asyncio.to_thread(self._drops.get)
+                if name is None:
+                    return
+                with contextlib.suppress(asyncpg.PostgresError):
+                    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
 @dataclass(frozen=True)
 class TemplateDatabase:
-    """The session's migrated template and how to name clones of it."""
+    """The session's migrated template and the factory cloning it."""
 
     admin_dsn: str
     name: str
-    prefix: str
-    counter: Iterator[int]
     applied: list[str]
+    clones: _CloneFactory
 
     def next_name(self) -> str:
-        """A fresh database name for one test."""
-        return f"{self.prefix}{next(self.counter)}"
+        """A fresh database name (for a test creating its own database)."""
+        return self.clones.next_name()
 
 
 @pytest.fixture(scope="session")
@@ -239,29 +331,23 @@ def template_database(postgres_url: str) -> Iterator[TemplateDatabase]:
         finally:
             await admin.close()
 
+    clones = _CloneFactory(postgres_url, name, prefix)
     try:
-        yield TemplateDatabase(postgres_url, name, prefix, itertools.count(1), applied)
+        yield TemplateDatabase(postgres_url, name, applied, clones)
     finally:
+        clones.close()
         run_sync(drop)
 
 
 @pytest.fixture
 async def database_url(template_database: TemplateDatabase) -> AsyncIterator[str]:
     """A fresh, fully migrated database for this test (dropped afterwards)."""
-    name = template_database.next_name()
-    admin = await asyncpg.connect(template_database.admin_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database.name}"')
-    finally:
-        await admin.close()
+    clones = template_database.clones
+    name = await asyncio.to_thread(clones.take)
     try:
         yield with_database(template_database.admin_dsn, name)
     finally:
-        admin = await asyncpg.connect(template_database.admin_dsn)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        clones.release(name)
 
 
 @pytest.fixture
