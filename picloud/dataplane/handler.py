@@ -1,0 +1,359 @@
+"""The data plane's ASGI entry: app requests are answered here, everything else goes on.
+
+``DataPlane`` wraps Litestar's ASGI handler. A request whose Host names an
+app (on any path) or whose path starts with ``/a/{slug}`` (on any host) is
+answered here; the rest (admin API, ``/healthz``, ``/readyz`` …) reaches
+Litestar untouched. On the event loop a request does only I/O: one snapshot
+query, route/auth/source reads on a cache miss, reading the body. Building
+``ctx``, compiling, running the script and encoding the response happen on
+a script-pool thread, so a runaway script never stalls the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from picloud.api.request_id import request_id_of
+from picloud.dataplane.context import BadBody, build_ctx
+from picloud.dataplane.response import (
+    Reply,
+    ResponseShapeError,
+    error_reply,
+    reply_for_error,
+    reply_for_value,
+)
+from picloud.dataplane.router import HostRouter, RouteTable
+from picloud.dataplane.snapshot import AppSnapshot, read_snapshot
+from picloud.errors import Unauthorized
+from picloud.execution.bridge import SdkBridge
+from picloud.execution.cache import CompiledScript, LruCache
+from picloud.execution.engine import build_engine
+from picloud.execution.pool import PoolBusy, ScriptPool
+from picloud.execution.resolver import AppModuleResolver, TrackedModule, module_shape_problem
+from picloud.execution.run import ScriptRun, bind_run
+from picloud.rhai import Scope
+from picloud.rhai.errors import RhaiError
+
+__all__ = ["DataPlane"]
+
+log = logging.getLogger("picloud.dataplane")
+
+#: Route tables kept per process (one per app, replaced when its routes change).
+ROUTE_TABLE_CACHE_SIZE = 1024
+#: Extra seconds the loop waits past the script budget before answering 504
+#: itself (a host call stuck beyond the interpreter's own deadline check).
+HARD_TIMEOUT_GRACE = 1.0
+
+_DB_ERRORS = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
+@dataclass(slots=True)
+class _Request:
+    """What the loop hands the pool thread for one run."""
+
+    scope: Any
+    snap: AppSnapshot
+    path: str
+    params: dict[str, str]
+    route: Any
+    principal: Any
+    compiled: CompiledScript | None
+    record: Any
+    body: bytes
+    request_id: str
+
+
+class DataPlane:
+    """ASGI middleware that serves apps' routes in front of the admin API."""
+
+    def __init__(self, app: Any, inner: Any, settings: Any) -> None:
+        self.app = app
+        self.inner = inner
+        self.settings = settings
+        self.router = HostRouter(settings.base_domain)
+        self.scripts: LruCache[CompiledScript] = LruCache(settings.script_cache_size)
+        self.modules: LruCache[TrackedModule] = LruCache(settings.module_cache_size)
+        self.routes: LruCache[RouteTable] = LruCache(ROUTE_TABLE_CACHE_SIZE)
+        self.resolver = AppModuleResolver(
+            self.modules, settings.module_import_depth_max, module_shape_problem
+        )
+        from picloud.sdk import ScriptLogs
+
+        #: The last ``log::`` lines per script, for the dashboard.
+        self.script_logs = ScriptLogs()
+        self.engine = build_engine(settings, self.resolver, self.script_logs)
+        self.pool = ScriptPool(settings.script_pool_size)
+        self.timeout = settings.script_timeout_ms / 1000.0
+        self.max_body = settings.max_request_body_bytes
+        self._bridge: SdkBridge | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.inner(scope, receive, send)
+            return
+        target = self.router.target(scope)
+        if target is None:
+            await self.inner(scope, receive, send)
+            return
+        try:
+            reply = await self._handle(scope, receive, target)
+        except _DB_ERRORS as exc:
+            log.warning("data plane: database unavailable: %r", exc)
+            reply = error_reply(503, "dependency_unavailable", "the database is unavailable")
+        except _ClientGone:
+            return
+        except Exception:
+            rid = request_id_of(scope)
+            log.exception("data plane: unexpected error [request %s]", rid)
+            reply = error_reply(500, "internal_error", "internal error", {"request_id": rid})
+        if reply is None:
+            await self.inner(scope, receive, send)
+            return
+        await _send(send, reply, scope["method"] == "HEAD")
+
+    # ------------------------------------------------------------------ loop side
+
+    async def _handle(self, scope: Any, receive: Any, target: Any) -> Reply | None:
+        db = self.app.state.pool
+        if db is None:
+            return error_reply(503, "dependency_unavailable", "the database pool is not ready")
+        async with db.acquire() as conn:
+            snap = await read_snapshot(conn, target)
+            if snap is None:
+                if target.host_slug is None and target.prefix_slug is None:
+                    return None  # an unknown custom host: not an app request
+                slug = target.host_slug or target.prefix_slug
+                return error_reply(404, "app_not_found", f"no app {slug!r}", {"resource": "app"})
+            path = target.prefix_path if snap.how == 3 else target.path
+            table = await self._route_table(conn, snap)
+            method = scope["method"]
+            match = table.match(method, path)
+            if match is None:
+                return error_reply(
+                    404, "route_not_found", f"no route for {method} {path}", {"resource": "route"}
+                )
+            route = match.route
+            if route.dispatch_mode != "sync":
+                return error_reply(
+                    501,
+                    "async_not_supported",
+                    "async routes are not served yet (they arrive with triggers)",
+                )
+            principal, denied = await self._principal(conn, scope)
+            if denied is not None:
+                return denied
+            version = snap.versions.get(route.script_id)
+            compiled = None if version is None else self.scripts.get(route.script_id, version)
+            record = None
+            if compiled is None:
+                from picloud.services.scripts import get_script
+
+                record = await get_script(conn, route.script_id)
+                if record is None or record.app_id != snap.app_id:
+                    return error_reply(
+                        404,
+                        "route_not_found",
+                        f"no route for {method} {path}",
+                        {"resource": "route"},
+                    )
+        body = await self._read_body(scope, receive)
+        if body is None:
+            return error_reply(413, "payload_too_large", "request body too large")
+        req = _Request(
+            scope=scope,
+            snap=snap,
+            path=path,
+            params=match.params,
+            route=route,
+            principal=principal,
+            compiled=compiled,
+            record=record,
+            body=body,
+            request_id=request_id_of(scope),
+        )
+        bridge = self._bridge_for(db)
+        try:
+            return await self.pool.run(
+                self._execute,
+                req,
+                bridge,
+                wait=self.timeout,
+                timeout=self.timeout + HARD_TIMEOUT_GRACE,
+            )
+        except PoolBusy:
+            return error_reply(
+                503, "script_pool_busy", "every script thread is busy; retry shortly"
+            )
+        except TimeoutError:
+            return error_reply(504, "script_timeout", "the script ran past its time limit")
+
+    async def _route_table(self, conn: Any, snap: AppSnapshot) -> RouteTable:
+        table = self.routes.get(snap.app_id, snap.routes_version)
+        if table is None:
+            from picloud.services.scripts import list_routes_for_app
+
+            table = RouteTable(await list_routes_for_app(conn, snap.app_id))
+            self.routes.put(snap.app_id, snap.routes_version, table)
+        return table
+
+    async def _principal(self, conn: Any, scope: Any) -> tuple[Any, Reply | None]:
+        """The caller from ``Authorization: Bearer``; other schemes are left to the script."""
+        header = None
+        for name, value in scope.get("headers", ()):
+            if name == b"authorization":
+                header = value.decode("latin-1")
+                break
+        if header is None or not header.strip().lower().startswith("bearer"):
+            return None, None
+        from picloud.auth.principal import authenticate
+
+        try:
+            return await authenticate(conn, header), None
+        except Unauthorized as exc:
+            reply = error_reply(401, exc.code, exc.message)
+            reply.headers.append((b"www-authenticate", b'Bearer realm="picloud"'))
+            return None, reply
+
+    async def _read_body(self, scope: Any, receive: Any) -> bytes | None:
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    if int(value) > self.max_body:
+                        return None
+                except ValueError:
+                    pass
+                break
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _ClientGone
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                return None
+            if chunk:
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    def _bridge_for(self, db: Any) -> SdkBridge:
+        loop = asyncio.get_running_loop()
+        bridge = self._bridge
+        if bridge is None or bridge.loop is not loop or bridge.pool is not db:
+            bridge = self._bridge = SdkBridge(loop, db)
+        return bridge
+
+    # ------------------------------------------------------------------ pool thread
+
+    def _execute(self, req: _Request, bridge: SdkBridge) -> Reply:
+        """Build ``ctx``, compile if needed, run, and encode the response (on a pool thread)."""
+        deadline = time.monotonic() + self.timeout
+        snap: AppSnapshot = req.snap
+        route = req.route
+        compiled: CompiledScript | None = req.compiled
+        name = compiled.name if compiled is not None else req.record.name
+        try:
+            ctx = build_ctx(
+                req.scope,
+                app_id=snap.app_id,
+                app_slug=snap.slug,
+                path=req.path,
+                params=req.params,
+                body=req.body,
+                principal=req.principal,
+            )
+        except BadBody as exc:
+            return error_reply(400, "invalid_json", str(exc))
+        if compiled is None:
+            rec = req.record
+            try:
+                ast = self.engine.compile(rec.source)
+            except RhaiError as exc:
+                return reply_for_error(exc, name)
+            compiled = CompiledScript(rec.id, rec.app_id, rec.name, rec.version, ast)
+            self.scripts.put(rec.id, rec.version, compiled)
+        run = ScriptRun(
+            app_id=snap.app_id,
+            app_slug=snap.slug,
+            script_id=route.script_id,
+            script_name=name,
+            request_id=req.request_id,
+            principal=req.principal,
+            modules=snap.modules,
+            deadline=deadline,
+            bridge=bridge,
+            load_script=_loader(bridge),
+        )
+        scope = Scope()
+        scope.push_constant("ctx", ctx)
+        with bind_run(run), _sdk_context(run):
+            try:
+                value = self.engine.eval_ast(
+                    compiled.ast, scope, timeout=max(run.remaining(), 0.001)
+                )
+            except RhaiError as exc:
+                return reply_for_error(exc, name)
+        try:
+            return reply_for_value(value)
+        except ResponseShapeError as exc:
+            return error_reply(500, "script_error", f"invalid response: {exc}", {"script": name})
+        except Exception:  # noqa: BLE001 - an unencodable value is the script's error
+            return error_reply(
+                500, "script_error", "the script's value cannot be sent as JSON", {"script": name}
+            )
+
+    async def aclose(self) -> None:
+        """Stop taking runs (app shutdown)."""
+        self.pool.shutdown()
+
+
+class _ClientGone(Exception):
+    """The client disconnected before its body arrived."""
+
+
+def _loader(bridge: SdkBridge) -> Any:
+    def load(script_id: str) -> Any:
+        from picloud.services.scripts import get_script
+
+        return bridge.with_conn(lambda conn: get_script(conn, script_id))
+
+    return load
+
+
+def _sdk_context(run: ScriptRun) -> Any:
+    """Bind the SDK's log context (app, script, request) when the SDK is installed."""
+    import contextlib
+
+    try:
+        from picloud.sdk.context import SdkContext, use_context
+    except ImportError:
+        return contextlib.nullcontext()
+    return use_context(
+        SdkContext(
+            app_id=run.app_id,
+            app_slug=run.app_slug,
+            script_id=run.script_id,
+            script_name=run.script_name,
+            request_id=run.request_id,
+        )
+    )
+
+
+async def _send(send: Any, reply: Reply, head: bool) -> None:
+    headers = [*reply.headers, (b"content-length", str(len(reply.body)).encode("ascii"))]
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else reply.body})

@@ -1,0 +1,27 @@
+"""Running scripts for the API process: thread pool, engine, caches, module resolver, SDK bridge.
+
+The data plane (``picloud/dataplane``) asks this package to run a compiled
+endpoint script off the event loop; triggers and workers reuse the same
+pieces later.
+"""
+
+from __future__ import annotations
+
+from picloud.execution.bridge import SdkBridge
+from picloud.execution.cache import CompiledModule, CompiledScript, LruCache
+from picloud.execution.engine import build_engine, engine_options
+from picloud.execution.pool import PoolBusy, ScriptPool
+from picloud.execution.run import ScriptRun, current_run
+
+__all__ = [
+    "CompiledModule",
+    "CompiledScript",
+    "LruCache",
+    "PoolBusy",
+    "ScriptPool",
+    "ScriptRun",
+    "SdkBridge",
+    "build_engine",
+    "current_run",
+    "engine_options",
+]

@@ -1,0 +1,83 @@
+"""The one SDK bridge: a script thread calls an async service on the event loop.
+
+Scripts run on pool threads; services (Postgres, Redis) are asyncio code
+owned by the serving loop. ``SdkBridge.call`` submits a coroutine to that
+loop with ``run_coroutine_threadsafe`` and waits for it, never longer than
+the run has left, so a slow service cannot hold a thread past the script's
+wall-clock budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+from picloud.rhai.errors import ErrorTerminated
+
+__all__ = ["BridgeError", "SdkBridge"]
+
+T = TypeVar("T")
+
+
+class BridgeError(RuntimeError):
+    """The bridge was used from the loop thread itself (it would deadlock)."""
+
+
+class SdkBridge:
+    """Runs coroutines on ``loop`` for callers on other threads."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, pool: Any = None, *, max_wait: float = 30.0
+    ) -> None:
+        self.loop = loop
+        #: The asyncpg pool services borrow a connection from.
+        self.pool = pool
+        self.max_wait = max_wait
+        self._loop_thread = threading.get_ident() if _running_in(loop) else None
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run ``coro`` on the loop and return its result.
+
+        Raises:
+            ErrorTerminated: no result within ``timeout`` (or the run's remaining
+                time); the coroutine is cancelled.
+            BridgeError: called on the loop's own thread.
+        """
+        if self._loop_thread is not None and threading.get_ident() == self._loop_thread:
+            coro.close()
+            raise BridgeError("the SDK bridge cannot be used from the event loop thread")
+        limit = self._limit(timeout)
+        fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return fut.result(limit)
+        except concurrent.futures.TimeoutError:
+            fut.cancel()
+            raise ErrorTerminated("Script terminated: run time limit exceeded") from None
+
+    def with_conn(self, fn: Callable[[Any], Awaitable[T]], timeout: float | None = None) -> T:
+        """``await fn(conn)`` on the loop with a pooled connection, from a script thread."""
+
+        async def _run() -> T:
+            async with self.pool.acquire() as conn:
+                return await fn(conn)
+
+        return self.call(_run(), timeout)
+
+    def _limit(self, timeout: float | None) -> float:
+        from picloud.execution.run import current_run
+
+        limit = self.max_wait if timeout is None else min(timeout, self.max_wait)
+        run = current_run()
+        if run is not None:
+            limit = min(limit, run.remaining())
+        return max(limit, 0.001)
+
+
+def _running_in(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False

@@ -1,0 +1,142 @@
+"""Fixtures for the data plane: the API app on this test's database and a deployer.
+
+Apps, scripts and routes are created through the admin API, exactly as an
+app author would, and app routes are called through HTTP by Host or by the
+``/a/{slug}`` prefix.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from picloud.api import create_app
+from picloud.settings import Settings
+
+ADMIN_EMAIL = "root@example.com"
+ADMIN_PASSWORD = "root-password-1"
+#: Short so the limit tests finish quickly.
+TIMEOUT_MS = 1000
+
+
+def make_app(settings: Settings) -> Litestar:
+    """The API app with the data plane in front (installed here if app.py does not yet)."""
+    app = create_app(settings)
+    if app.state.get("dataplane") is None:
+        from picloud.dataplane import install_data_plane
+
+        install_data_plane(app)
+    return app
+
+
+@pytest.fixture
+def dp_settings(settings: Settings) -> Settings:
+    """This test's settings: bootstrap admin, short script timeout, small body limit."""
+    return settings.replace(
+        bootstrap_admin_email=ADMIN_EMAIL,
+        bootstrap_admin_password=ADMIN_PASSWORD,
+        script_timeout_ms=TIMEOUT_MS,
+        max_request_body_bytes=64 * 1024,
+        base_domain="picloud.test",
+    )
+
+
+@pytest.fixture
+def app(dp_settings: Settings) -> Litestar:
+    """The API application (its lifespan migrates and opens the pool)."""
+    return make_app(dp_settings)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """An HTTP client running the app in the test's event loop."""
+    async with AsyncTestClient(app, base_url="http://127.0.0.1") as c:
+        yield c
+
+
+class Deployer:
+    """Creates apps, scripts and routes through the admin API."""
+
+    def __init__(self, client: AsyncTestClient[Litestar], headers: dict[str, str]) -> None:
+        self.client = client
+        self.headers = headers
+
+    async def app(
+        self, slug: str | None = None, hostnames: list[str] | None = None
+    ) -> dict[str, Any]:
+        slug = slug or f"app-{uuid.uuid4().hex[:8]}"
+        body: dict[str, Any] = {"slug": slug, "name": slug.title()}
+        if hostnames:
+            body["hostnames"] = hostnames
+        r = await self.client.post("/api/v1/admin/apps", json=body, headers=self.headers)
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    async def script(
+        self, app: str, name: str, source: str, kind: str = "endpoint"
+    ) -> dict[str, Any]:
+        r = await self.client.post(
+            f"/api/v1/admin/apps/{app}/scripts",
+            json={"name": name, "kind": kind, "source": source},
+            headers=self.headers,
+        )
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    async def update(self, script_id: str, source: str) -> dict[str, Any]:
+        r = await self.client.put(
+            f"/api/v1/admin/scripts/{script_id}", json={"source": source}, headers=self.headers
+        )
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    async def route(self, script_id: str, method: str, path: str) -> dict[str, Any]:
+        r = await self.client.post(
+            f"/api/v1/admin/scripts/{script_id}/routes",
+            json={"method": method, "path": path, "dispatch_mode": "sync"},
+            headers=self.headers,
+        )
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    async def endpoint(
+        self, app: str, method: str, path: str, source: str, name: str | None = None
+    ) -> dict[str, Any]:
+        """An endpoint script with one route to it."""
+        script = await self.script(app, name or f"ep_{uuid.uuid4().hex[:8]}", source)
+        await self.route(script["id"], method, path)
+        return script
+
+
+@pytest.fixture
+async def admin_headers(client: AsyncTestClient[Litestar]) -> dict[str, str]:
+    """Headers of the bootstrap instance admin, logged in through the API."""
+    r = await client.post(
+        "/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+    )
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+@pytest.fixture
+async def deploy(client: AsyncTestClient[Litestar], admin_headers: dict[str, str]) -> Deployer:
+    """The deployer, acting as the instance admin."""
+    return Deployer(client, admin_headers)
+
+
+def host(slug: str) -> dict[str, str]:
+    """The Host header of app ``slug`` under the test base domain."""
+    return {"Host": f"{slug}.picloud.test"}
+
+
+def error_of(response: Any) -> dict[str, Any]:
+    """The ``error`` object of an error response (asserting the shape)."""
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert {"code", "message"} <= set(body["error"]), body
+    return dict(body["error"])
