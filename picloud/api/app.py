@@ -24,6 +24,7 @@ from picloud.api.controllers.health import healthz, readyz
 from picloud.api.controllers.users import UsersController
 from picloud.api.errors import exception_handlers
 from picloud.api.request_id import add_request_id_header
+from picloud.dataplane import install_data_plane
 
 __all__ = ["ROUTE_HANDLERS", "create_app"]
 
@@ -135,4 +136,6 @@ def create_app(settings: Any, *, run_migrations: bool = True, debug: bool = Fals
     app.state.run_migrations = run_migrations
     app.state.pool = None
     app.state.redis = None
+    # App routes (by Host or /a/{slug}) are answered in front of Litestar's router.
+    install_data_plane(app)
     return app
