@@ -21,6 +21,8 @@ from picloud.api.controllers.apps import AppsController
 from picloud.api.controllers.auth import AuthController
 from picloud.api.controllers.events import EventsController
 from picloud.api.controllers.health import healthz, readyz
+from picloud.api.controllers.routes import RoutesController
+from picloud.api.controllers.scripts import ScriptsController
 from picloud.api.controllers.users import UsersController
 from picloud.api.errors import exception_handlers
 from picloud.api.request_id import add_request_id_header
@@ -82,6 +84,8 @@ ROUTE_HANDLERS: list[Any] = [
     ApiKeysController,
     AppsController,
     EventsController,
+    ScriptsController,
+    RoutesController,
 ]
 
 

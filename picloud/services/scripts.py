@@ -178,8 +178,9 @@ def check_kind(kind: str) -> str:
 
 def validate_source(source: str, kind: str, name: str) -> list[str]:
     """Check name and source for ``kind``; the distinct literal import paths, in order."""
+    from picloud.rhai._parser_base import start_pos
     from picloud.rhai.errors import ErrorParsing
-    from picloud.rhai.nodes import Import, Let
+    from picloud.rhai.nodes import ExprStmt, Import, Let
     from picloud.rhai.parser import parse
 
     if kind == "module":
@@ -211,10 +212,11 @@ def validate_source(source: str, kind: str, name: str) -> list[str]:
     if kind == "module":
         for stmt in script.statements:
             if not (isinstance(stmt, Import) or (isinstance(stmt, Let) and stmt.constant)):
+                pos = start_pos(stmt.expr) if isinstance(stmt, ExprStmt) else stmt.pos
                 raise ScriptCompileError(
                     "a module may only hold fn, const and import at top level",
                     code="module_shape",
-                    details={"line": stmt.pos.line, "column": stmt.pos.column},
+                    details={"line": pos.line, "column": pos.column},
                 )
     return list(dict.fromkeys(script.imports))
 
