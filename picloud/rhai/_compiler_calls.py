@@ -111,9 +111,17 @@ def method_call(c: Any, n: N.MethodCall) -> str:
         elif n.name == "call":
             rest = [c.atom(x) for x in rest]
             args = "".join(", " + x for x in rest)
-            fast = f"if type({recv}) is _h_FnPtr: {r} = _h_callfp(st, d, {p}, {recv}{args})"
+            # Closures of this script are called directly (one Python frame); other
+            # pointers go through the runtime.
+            t = c.tmp("cl")
+            c.emit(f"{t} = {recv}.fn if type({recv}) is _h_FnPtr and not {recv}.curry else None")
+            c.emit(f"if type({t}) is _h_Closure and {t}.arity == {len(rest)} and {t}.unit is st.unit: "
+                   f"{r} = {t}.pyfn(st, None, d + 1{args})")
+            c.emit(f"elif type({recv}) is _h_FnPtr: {r} = _h_callfp(st, d, {p}, {recv}{args})")
+            fast = ""
     if fast is not None:
-        c.emit(fast)
+        if fast:
+            c.emit(fast)
         c.emit("else:")
         c.fx.indent += 1
     if n.safe:

@@ -66,19 +66,19 @@ def array_method(st: R.RunState, d: int, name: str, args: list[Any], pos: Positi
         elif name == "reduce" and len(args) in (2, 3):
             c = _closure(st, args[1], 2)
             if c is not None:
-                fn, cells = c.pyfn, c.cells
+                fn = c.pyfn
                 acc = args[2] if len(args) == 3 else None
                 for x in list(a):
-                    acc = fn(st, None, d + 1, *cells, acc, x)
+                    acc = fn(st, None, d + 1, acc, x)
                 return acc
         elif len(args) == 2:
             c = _closure(st, args[1], 1)
             if c is not None:
-                fn, cells = c.pyfn, c.cells
+                fn = c.pyfn
                 if name == "map":
-                    return [fn(st, None, d + 1, *cells, x) for x in a]
+                    return [fn(st, None, d + 1, x) for x in a]
                 if name == "filter":
-                    return [x for x in list(a) if fn(st, None, d + 1, *cells, x) is True]
+                    return [x for x in list(a) if fn(st, None, d + 1, x) is True]
     return R.call_method(st, d, name, args, pos, const)
 
 
@@ -88,11 +88,11 @@ def _sort(st: R.RunState, d: int, c: R.Closure, a: list[Any]) -> None:
         # `a - b` / `b - a` on ints that cannot overflow: the natural order (both sorts are stable).
         a.sort(reverse=hint < 0)
         return
-    fn, cells = c.pyfn, c.cells
+    fn = c.pyfn
 
     def cmp(x: Any, y: Any) -> int:
         try:
-            v = fn(st, None, d + 1, *cells, x, y)
+            v = fn(st, None, d + 1, x, y)
         except RhaiError as e:
             if not e.catchable:
                 raise

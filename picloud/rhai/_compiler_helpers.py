@@ -161,7 +161,7 @@ def _global(st: R.RunState, name: str, pos: Any) -> Any:
 
 
 def _mkclosure(st: R.RunState, pyfn: Any, cells: tuple[Any, ...], arity: int) -> FnPtr:
-    return FnPtr(f"anon${pyfn.__name__}", (), R.Closure(pyfn, cells, arity, st.unit))
+    return FnPtr(f"anon${pyfn.__name__}", (), R.Closure(pyfn, cells, arity, st.unit))  # cells: for tools only
 
 
 def _caught(e: RhaiError) -> Any:
@@ -212,6 +212,7 @@ HELPERS: dict[str, Any] = {
     "_h_RhaiError": RhaiError,
     "_h_UNSET": UNSET,
     "_h_Shared": R.Shared,
+    "_h_Closure": R.Closure,
     "_h_Char": Char,
     "_h_FnPtr": FnPtr,
     "_h_IMIN": INT_MIN,

@@ -222,7 +222,7 @@ class Compiler(StmtCompiler, ExprCompiler):
             self.fx.kind = "capture"
         pyname = self.tmp("cf") if capture else self.fn_py[(f.name, len(f.params))]
         p = self.pos(f)
-        self.emit(f"if d > st.max_depth: raise _h_overflow(st, {p})")
+        self.emit(f"if d > {int(self.options.max_call_levels)}: raise _h_overflow(st, {p})")
         mv = self.options.max_variables
         if mv and len(f.params) > mv:
             self.emit(f"raise _h_E.ErrorTooManyVariables('Too many variables', {p})")
@@ -268,7 +268,7 @@ class Compiler(StmtCompiler, ExprCompiler):
         params = [self.declare(p) for p in c.params]
         pyname = self.tmp("c")
         p = self.pos(c)
-        self.emit(f"if d > st.max_depth: raise _h_overflow(st, {p})")
+        self.emit(f"if d > {int(self.options.max_call_levels)}: raise _h_overflow(st, {p})")
         self.ops(1)
         for v in params:
             if v.shared:
@@ -279,21 +279,25 @@ class Compiler(StmtCompiler, ExprCompiler):
         self.fx.indent -= 1
         self.emit("except (_h_RhaiError, RecursionError) as _e:")
         self.emit(f"    raise _h_wrapfn(_e, {self.const('anonymous')}, {p}) from None")
-        sig = ", ".join(["st", "tb", "d", *[v.py for v in inner_cells], *[v.py for v in params]])
+        # A factory binds the captured boxes as Python closure cells, so a call passes only
+        # the Rhai arguments.
+        sig = ", ".join(["st", "tb", "d", *[v.py for v in params]])
         fx = self.fx
         self.fx = saved
-        self.out.append(f"def {pyname}({sig}):")
-        self.out.extend(fx.lines)
-        self.out.append("")
+        self.out.append(f"def _mk{pyname}({', '.join(v.py for v in inner_cells)}):")
+        self.out.append(f"    def {pyname}({sig}):")
+        self.out.extend("    " + ln for ln in fx.lines)
         hint = sort_hint(c)
         if hint:
-            self.out.append(f"{pyname}.sort_hint = {hint}")
+            self.out.append(f"    {pyname}.sort_hint = {hint}")
+        self.out.append(f"    return {pyname}")
+        self.out.append("")
         for ov in cells:
             if not ov.shared:
                 # A capture the pre-pass could not see (e.g. from eval): box it now.
                 ov.shared = True
-        cell_args = "".join(f"{ov.py}, " for ov in cells)
-        return f"_h_mkclosure(st, {pyname}, ({cell_args}), {len(c.params)})"
+        cell_args = ", ".join(ov.py for ov in cells)
+        return f"_h_mkclosure(st, _mk{pyname}({cell_args}), ({cell_args}{',' if cells else ''}), {len(c.params)})"
 
     def main(self) -> None:
         """Generate the top-level function."""

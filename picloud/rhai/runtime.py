@@ -153,7 +153,7 @@ class RunState:
         target = fn.fn
         if (type(target) is Closure and this is NO_THIS and not fn.curry and len(args) == target.arity
                 and target.unit is self.unit):
-            return target.pyfn(self, None, self.depth + 1, *target.cells, *args)
+            return target.pyfn(self, None, self.depth + 1, *args)
         if this is NO_THIS:
             return call_ptr(self, self.depth, fn, list(args), None, NO_POS)
         box = [this]
@@ -492,7 +492,7 @@ def call_call(st: RunState, d: int, args: list[Any], pos: Position) -> Any:
     if type(fp) is FnPtr:
         target = fp.fn
         if type(target) is Closure and not fp.curry and len(args) - 1 == target.arity and target.unit is st.unit:
-            return target.pyfn(st, None, d + 1, *target.cells, *args[1:])
+            return target.pyfn(st, None, d + 1, *args[1:])
         if target is None and st.unit is not None:
             curry = fp.curry
             sf = st.unit.fns.get((fp.name, len(args) - 1 + len(curry)))
@@ -511,7 +511,7 @@ def call_fp(st: RunState, d: int, pos: Position, fp: FnPtr, *args: Any) -> Any:
     target = fp.fn
     if type(target) is Closure:
         if not fp.curry and len(args) == target.arity and target.unit is st.unit:
-            return target.pyfn(st, None, d + 1, *target.cells, *args)
+            return target.pyfn(st, None, d + 1, *args)
     elif target is None and st.unit is not None:
         curry = fp.curry
         sf = st.unit.fns.get((fp.name, len(args) + len(curry)))
@@ -561,7 +561,7 @@ def call_ptr(st: RunState, d: int, fp: Any, args: list[Any], box: list[Any] | No
         saved = st.unit
         st.unit = target.unit
         try:
-            return target.pyfn(st, box, d + 1, *target.cells, *args)
+            return target.pyfn(st, box, d + 1, *args)
         finally:
             st.unit = saved
     if type(target) is ScriptFn:
