@@ -57,9 +57,12 @@ def expanded_size(pattern: str) -> int:
             frames[-1].append(1)
             continue
         if c == "(":
-            if pattern.startswith("(?#", i):
-                close = pattern.find(")", i)
-                i = n if close < 0 else close + 1
+            if pattern.startswith("(?", i):
+                i, opened, atom = _group_header(pattern, i)
+                if opened:
+                    frames.append([])
+                elif atom:
+                    frames[-1].append(1)
                 continue
             frames.append([])
         elif c == ")":
@@ -78,6 +81,30 @@ def expanded_size(pattern: str) -> int:
             frames[-1].append(1)
         i += 1
     return sum(sum(f) for f in frames)
+
+
+def _group_header(pattern: str, i: int) -> tuple[int, bool, bool]:
+    """Skip a ``(?…`` header: ``(index after it, opens a group, is a one-atom reference)``."""
+    n = len(pattern)
+    j = i + 2
+    if pattern.startswith("#", j):  # (?#comment)
+        close = pattern.find(")", j)
+        return (n if close < 0 else close + 1), False, False
+    if pattern.startswith(("<=", "<!"), j):  # lookbehind
+        return j + 2, True, False
+    if pattern.startswith(("P<", "<", "'"), j):  # named group
+        end = pattern.find("'" if pattern[j] == "'" else ">", j + 1)
+        return (n if end < 0 else end + 1), True, False
+    if j < n and pattern[j] in "=!:>|":  # lookahead, non-capturing, atomic, branch reset
+        return j + 1, True, False
+    if j < n and (pattern[j] in "P&R+" or pattern[j].isdigit()):  # backreference or recursion
+        close = pattern.find(")", j)
+        return (n if close < 0 else close + 1), False, True
+    while j < n and (pattern[j].isalpha() or pattern[j] in "-^"):  # inline flags
+        j += 1
+    if j < n and pattern[j] == ":":
+        return j + 1, True, False
+    return (j + 1 if j < n else n), False, False
 
 
 def _skip_class(pattern: str, i: int) -> int:
