@@ -161,7 +161,7 @@ def _global(st: R.RunState, name: str, pos: Any) -> Any:
 
 
 def _mkclosure(st: R.RunState, pyfn: Any, cells: tuple[Any, ...], arity: int) -> FnPtr:
-    return FnPtr(f"anon${pyfn.__name__}", (), R.Closure(pyfn, cells, arity, st.unit))  # cells: for tools only
+    return FnPtr(f"anon${pyfn.__name__}", (), R.Closure(pyfn, cells, arity, st.unit, st.gl))  # cells: for tools only
 
 
 def _caught(e: RhaiError) -> Any:

@@ -219,6 +219,11 @@ class StmtCompiler:
         if s.alias is None:
             self.emit(code)
             return
+        top = self.fx.kind == "main" and len(self.fx.blocks) == 2
+        if top and "::" + s.alias in self.fx.blocks[-1]:
+            # At top level the first import of an alias wins; the later one still runs.
+            self.emit(code)
+            return
         self.n += 1  # type: ignore[attr-defined]
         v = Var("::" + s.alias, f"m{self.n}_{s.alias}", False, True)  # type: ignore[attr-defined]
         self.fx.blocks[-1]["::" + s.alias] = v

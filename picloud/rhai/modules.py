@@ -83,9 +83,9 @@ def module_from_ast(st: R.RunState, ast: Any, path: str, pos: Position) -> R.Mod
         if not sf.private:
             m.functions[key] = sf
     m.host["__gl__"] = sub.gl
-    for name, value in scope:
-        if isinstance(value, R.Module):
-            m.modules[name] = value
+    for name, value in sub.gl.items():
+        if name.startswith("::") and isinstance(value, R.Module):
+            m.modules[name[2:]] = value
     return m
 
 
@@ -107,7 +107,11 @@ def do_import(st: R.RunState, path: Any, pos: Position) -> R.Module:
         raise E.ErrorInModule(f"Circular import of module '{path}'", pos, module=path,
                               inner=E.ErrorModuleNotFound(f"Circular import: {path}", pos, module=path))
     resolver = engine._resolver
-    found = resolver.resolve(engine, path, pos) if resolver is not None else None
+    try:
+        found = resolver.resolve(engine, path, pos) if resolver is not None else None
+    except RhaiError as e:
+        # A module that does not compile is a broken module, not a syntax error of the importer.
+        raise E.ErrorInModule(f"Error in module '{path}': {e.message}", pos, module=path, inner=e) from None
     if found is None:
         raise E.ErrorModuleNotFound(f"Module not found: {path}", pos, module=path)
     if isinstance(found, R.Module):

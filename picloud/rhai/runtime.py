@@ -68,9 +68,11 @@ class ScriptFn:
 class Closure:
     """The callable behind a closure's ``FnPtr``: code plus its captured boxes."""
 
-    __slots__ = ("pyfn", "cells", "arity", "unit")
+    __slots__ = ("pyfn", "cells", "arity", "unit", "gl")
 
-    def __init__(self, pyfn: Callable[..., Any], cells: tuple[Shared, ...], arity: int, unit: Any) -> None:
+    def __init__(self, pyfn: Callable[..., Any], cells: tuple[Shared, ...], arity: int, unit: Any,
+                 gl: dict[str, Any] | None = None) -> None:
+        self.gl = gl
         self.pyfn = pyfn
         self.cells = cells
         self.arity = arity
@@ -420,6 +422,12 @@ def call_fallback(st: RunState, d: int, name: str, args: list[Any], pos: Positio
     special = SPECIALS.get(name)
     if special is not None:
         return special(st, d, args, pos)
+    unit = st.unit
+    if unit is not None:
+        # Code of a module (or eval) falls back to the running script's functions.
+        sf = unit.fns.get((name, len(args)))
+        if sf is not None:
+            return sf.pyfn(st, None, d + 1, *args)
     raise fn_not_found(st, name, args, pos)
 
 
@@ -558,12 +566,16 @@ def call_ptr(st: RunState, d: int, fp: Any, args: list[Any], box: list[Any] | No
     if type(target) is Closure:
         if len(args) != target.arity:
             raise fn_not_found(st, fp.name, args, pos)
-        saved = st.unit
+        if target.unit is st.unit:
+            return target.pyfn(st, box, d + 1, *args)
+        saved = st.unit, st.gl
         st.unit = target.unit
+        if target.gl is not None:
+            st.gl = target.gl
         try:
             return target.pyfn(st, box, d + 1, *args)
         finally:
-            st.unit = saved
+            st.unit, st.gl = saved
     if type(target) is ScriptFn:
         saved = st.unit
         st.unit = target.unit

@@ -152,6 +152,11 @@ MODULES = {
     "cycle_a": 'import "cycle_b" as b;',
     "cycle_b": 'import "cycle_a" as a;',
     "broken": "fn f() {} fn f() {}",
+    "needs_missing": 'import "nowhere" as x;',
+    "calls_back": "fn go() { helper() + 1 } fn local() { 1 } fn twice() { local() * 2 }",
+    "aliases": 'export const A = 1; export const A = 2;',
+    "closure_maker": 'const K = 10; fn make() { |x| x + global::K + hidden() } private fn hidden() { 100 }',
+    "nested_outer": 'import "math" as inner;',
 }
 
 
@@ -171,6 +176,13 @@ def module_engine() -> Engine:
         ('import "outer" as o; o::quad(2)', 8),
         ('fn f() { import "math" as m; m::double(1) } f()', 2),
         ('import "math" as m; let r = 0; try { m::thrower() } catch (e) { r = e } r', "bad"),
+        ('fn helper() { 41 } import "calls_back" as c; c::go()', 42),
+        ('fn local() { 100 } import "calls_back" as c; c::twice()', 2),
+        ('import "aliases" as a; a::A', 2),
+        ('import "math" as m; import "outer" as m; m::ANSWER', 42),
+        ('import "closure_maker" as c; let f = c::make(); f.call(1)', 111),
+        ('import "nested_outer" as o; o::inner::double(4)', 8),
+        ('import "math"; 1', 1),
     ],
 )
 def test_import_and_export_through_the_resolver(src: str, expected: Any) -> None:
@@ -186,7 +198,9 @@ def test_import_and_export_through_the_resolver(src: str, expected: Any) -> None
         ('import "nope" as m;', "ErrorModuleNotFound"),
         ('import "math" as m; m::fail()', "ErrorInFunctionCall"),
         ('import "cycle_a" as a;', "ErrorInModule"),
-        ('import "broken" as b;', "ErrorParsing"),
+        ('import "broken" as b;', "ErrorInModule"),
+        ('import "needs_missing" as b;', "ErrorInModule"),
+        ('import "math" as m; m::double(1).double()', "ErrorFunctionNotFound"),
     ],
 )
 def test_module_errors_have_their_rhai_kinds(src: str, kind: str) -> None:
