@@ -98,6 +98,11 @@ def method_call(c: Any, n: N.MethodCall) -> str:
         lv = None
         recv = c.atom(c.expr(target))
     rest = c.seq(n.args, copy=True)
+    var = getattr(lv, "var", None)
+    if n.name == "call" and rest and var is not None and var.shared:
+        # Binding a shared variable as `this` for a closure that captures it is a data race.
+        rest[0] = c.atom(rest[0])
+        c.emit(f"_h_race({var.py}, {rest[0]}, {p})")
     if script is None and not n.safe and n.name == "len" and not n.args:
         return f"(len({recv}) if type({recv}) is str or type({recv}) is list else _h_callm(st, d, {k}, [{recv}], {p}, False))"
     a = c.tmp("a")

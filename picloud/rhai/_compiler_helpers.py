@@ -10,7 +10,7 @@ from picloud.rhai import errors as E
 from picloud.rhai import runtime as R
 from picloud.rhai.builtins.registry import NOT_BUILTIN
 from picloud.rhai.errors import RhaiError
-from picloud.rhai.values import INT_MAX, INT_MIN, Char, FnPtr, to_display
+from picloud.rhai.values import INT_MAX, INT_MIN, Char, FnPtr, to_display, type_name
 
 __all__ = ["HELPERS", "UNSET"]
 
@@ -164,6 +164,11 @@ def _mkclosure(st: R.RunState, pyfn: Any, cells: tuple[Any, ...], arity: int) ->
     return FnPtr(f"anon${pyfn.__name__}", (), R.Closure(pyfn, cells, arity, st.unit, st.gl))  # cells: for tools only
 
 
+def _race(box: Any, fp: Any, pos: Any) -> None:
+    if type(fp) is FnPtr and type(fp.fn) is R.Closure and any(c is box for c in fp.fn.cells):
+        raise E.ErrorDataRace("Data race detected: a captured variable is also bound to 'this'", pos)
+
+
 def _caught(e: RhaiError) -> Any:
     return E.caught_value(e)
 
@@ -251,6 +256,8 @@ HELPERS: dict[str, Any] = {
     "_h_contains": _contains,
     "_h_sweq": _switch_eq,
     "_h_display": to_display,
+    "_h_tname": type_name,
+    "_h_race": _race,
     "_h_mkfnptr": R.make_fnptr,
     "_h_callcall": R.call_call,
     "_h_callfp": R.call_fp,

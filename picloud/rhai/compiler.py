@@ -30,6 +30,10 @@ from picloud.rhai.options import EngineOptions
 
 __all__ = ["compile_unit", "Unit"]
 
+#: Type names accepted in ``fn TYPE.name()`` and the ``type_of`` names they mean.
+_TYPE_ALIASES = {"int": "i64", "float": "f64", "INT": "i64", "FLOAT": "f64", "str": "string",
+                 "String": "string", "Array": "array", "Map": "map", "Blob": "blob", "unit": "()"}
+
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
@@ -223,6 +227,11 @@ class Compiler(StmtCompiler, ExprCompiler):
         pyname = self.tmp("cf") if capture else self.fn_py[(f.name, len(f.params))]
         p = self.pos(f)
         self.emit(f"if d > {int(self.options.max_call_levels)}: raise _h_overflow(st, {p})")
+        if f.this_type is not None:
+            # `fn int.f()` is only a method of that type: anything else does not find it.
+            want = self.const(_TYPE_ALIASES.get(f.this_type, f.this_type))
+            self.emit(f"if tb is None or _h_tname(tb[0]) != {want}: "
+                      f"raise _h_E.ErrorFunctionNotFound({self.const('Function not found: ' + f.name)}, {p})")
         mv = self.options.max_variables
         if mv and len(f.params) > mv:
             self.emit(f"raise _h_E.ErrorTooManyVariables('Too many variables', {p})")

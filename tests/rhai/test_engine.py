@@ -74,6 +74,9 @@ VALUES = [
     ("`x = ${1 + 1}`", "x = 2"),
     # global constants from functions
     ("const X = 5; fn f() { global::X } f()", 5),
+    # typed methods
+    ("fn int.double() { this * 2 } 5.double()", 10),
+    ('fn string.shout() { this + "!" } "a".shout()', "a!"),
     # integer limits
     ("1 << 64", 0),
     ("-2 ** 2", 4),
@@ -104,6 +107,8 @@ ERRORS = [
     ("fn f(n) { f(n + 1) } f(0)", "ErrorStackOverflow"),
     ("throw 42", "ErrorRuntime"),
     ("let n = 42; for x in n {}", "ErrorFor"),
+    ('fn int.double() { this * 2 } "x".double()', "ErrorFunctionNotFound"),
+    ("let a = 20; let f = |x| { this += a + x }; a.call(f, 1); a", "ErrorDataRace"),
 ]
 
 
