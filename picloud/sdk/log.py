@@ -1,4 +1,8 @@
-"""``log::debug/info/warn/error(value)``: structured server log plus a per-script ring.
+"""``log::info/warn/error(value)``, ``log::write(level, value)``: structured server log
+plus a per-script ring.
+
+``debug`` is a reserved keyword in Rhai, so ``log::debug(x)`` does not parse;
+``log::write("debug", x)`` logs at debug level.
 
 Every line goes to the Python logger ``picloud.script`` with the run's app,
 script and request id as record attributes, and into a bounded in-memory ring
@@ -15,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from picloud.rhai.values import to_display
-from picloud.sdk._common import namespace
+from picloud.rhai.values import to_debug, to_display
+from picloud.sdk._common import fail, namespace
 from picloud.sdk.context import SdkContext, current_context
 
 __all__ = ["LEVELS", "LogLine", "LogSink", "ScriptLogs", "log_members"]
@@ -118,4 +122,15 @@ def log_members(sink: LogSink) -> dict[str, Callable[..., Any]]:
 
         return write
 
-    return namespace("log", {level: make(level) for level in LEVELS})
+    def write(level: Any, value: Any) -> None:
+        """Log at a level named at run time (also the way to reach ``debug``, see below)."""
+        if not isinstance(level, str) or level not in LEVELS:
+            fail("log", f"write expects a level ({', '.join(LEVELS)}), got {to_debug(level)}")
+        sink.emit(current_context(), str(level), to_display(value))
+
+    members = {level: make(level) for level in LEVELS}
+    # ``debug`` is a reserved keyword in Rhai, so the parser rejects ``log::debug(x)``;
+    # ``log::write("debug", x)`` reaches the same level. ``debug`` stays registered in
+    # case the parser learns to accept keyword-function names after ``::``.
+    members["write"] = write
+    return namespace("log", members)

@@ -83,8 +83,8 @@ def _parse(text: Any) -> dict[str, Any]:
 def _scalar(key: str, value: Any) -> str:
     if value is None or isinstance(value, (str, bool, int, float)):
         return to_display(value)
-    fail(_P, f"build_query: value of '{key}' is a {type_name(value)} (expected a string, "
-             "number, bool or an array of them)")
+    fail(_P, f"build_query: value of '{key}' must be a string, number, bool or an array of "
+             f"them, got {type_name(value)}")
 
 
 def _build_query(params: Any) -> str:
