@@ -338,3 +338,41 @@ async def test_cli_events_list_filters_and_prints_json(
         assert "error[invalid_input]" in capsys.readouterr().err
     finally:
         get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("seed", range(3))
+async def test_random_appends_match_a_model_of_stream_versions(
+    conn: asyncpg.Connection, seed: int
+) -> None:
+    # Given a model of stream versions, and random appends with right, wrong or no expectations
+    rng = random.Random(seed)
+    model: dict[str, int] = {}
+    log: list[tuple[str, int]] = []
+    for _ in range(60):
+        stream = rng.choice(["a", "b", "c", "d"])
+        current = model.get(stream, 0)
+        expected = rng.choice([None, current, current, current + 1, max(current - 1, 0), 0])
+        size = rng.randint(1, 3)
+        async with conn.transaction():
+            try:
+                recorded = await append(
+                    conn, stream, expected, [ThingHappened(n=i) for i in range(size)], META
+                )
+            except VersionConflict as exc:
+                # Then a conflict happens exactly when the model says the expectation is wrong
+                assert expected is not None and expected != current
+                assert exc.details == {
+                    "stream": stream,
+                    "expected_version": expected,
+                    "actual_version": current,
+                }
+                continue
+        assert expected is None or expected == current
+        assert [r.version for r in recorded] == list(range(current + 1, current + size + 1))
+        model[stream] = current + size
+        log.extend((stream, r.version) for r in recorded)
+    # And the log holds exactly the accepted events, positions in append order
+    everything = await read_all(conn, limit=10_000)
+    assert [(e.stream, e.version) for e in everything] == log
+    for stream, version in model.items():
+        assert await stream_version(conn, stream) == version

@@ -234,8 +234,12 @@ async def test_rebuild_keep_leaves_the_shadow_schema(
 ) -> None:
     async with conn.transaction():
         await append(conn, "c", None, [Incremented(name="a", by=4)], META, app_id=str(uuid.uuid4()))
-    report = await rebuild(conn, verify=False, keep=True, projections=[counters])
+    calls: list[tuple[int, int]] = []
+    report = await rebuild(
+        conn, verify=False, keep=True, projections=[counters], progress=lambda *a: calls.append(a)
+    )
     assert report.kept and not report.tables
+    assert calls[0] == (0, 1) and calls[-1] == (1, 1)
     value = await conn.fetchval(
         f"SELECT value FROM {table_ref(report.shadow_schema, 'test_counters')}"
     )
