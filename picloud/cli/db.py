@@ -222,7 +222,12 @@ def _rebuild(args: argparse.Namespace) -> int:
 
         try:
             report = await rebuild(
-                conn, verify=args.verify, keep=args.keep, sample_size=args.sample, progress=progress
+                conn,
+                verify=args.verify,
+                keep=args.keep,
+                apply=args.apply,
+                sample_size=args.sample,
+                progress=progress,
             )
         finally:
             if bar is not None:
@@ -233,6 +238,8 @@ def _rebuild(args: argparse.Namespace) -> int:
         )
         if report.kept:
             print(f"shadow tables kept in schema {report.shadow_schema}")
+        if report.applied:
+            print("applied: the live projection tables now hold the replay")
         if not report.verified:
             return 0
         for diff in report.tables:
@@ -248,6 +255,9 @@ def _rebuild(args: argparse.Namespace) -> int:
                 print(f"    {side}: {msgspec.json.encode(row).decode()}")
         if report.identical:
             print("verify: rebuilt projections are identical to the live tables")
+            return 0
+        if report.applied:
+            print("verify: the differences above were repaired")
             return 0
         print("verify: projections differ from a replay of the log", file=sys.stderr)
         return 1
@@ -279,5 +289,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="compare with the live tables; exit 1 on any difference",
     )
     rb.add_argument("--keep", action="store_true", help="keep the shadow schema for inspection")
+    rb.add_argument(
+        "--apply",
+        action="store_true",
+        help="replace the live tables with the replay (blocks appends while it runs)",
+    )
     rb.add_argument("--sample", type=int, default=10, help="differing rows shown per table")
     rb.set_defaults(handler=_rebuild)

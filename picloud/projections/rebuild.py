@@ -7,6 +7,11 @@ is the snapshot's ``max(position)``). Appends keep running meanwhile; the
 rebuild never takes the append locks. The shadow schema is created inside the
 transaction and vanishes with the rollback unless ``keep=True``.
 
+``apply=True`` repairs the live tables from the replay: it first blocks new
+appends (``LOCK TABLE events IN EXCLUSIVE MODE``; reads go on), then replaces
+each live table's rows with the shadow's, parents first, in the same
+transaction. Appends wait for the whole run, so it is a maintenance step.
+
 Replay correctness rests on the append path: within an app, appends (and
 their inline projections) run one after another in position order, so
 applying events in position order reproduces what the live path did.
@@ -80,6 +85,8 @@ class RebuildReport:
     projections: list[str]
     verified: bool
     kept: bool
+    applied: bool = False
+    """The live tables were replaced by the replay (``tables`` shows what was repaired)."""
     tables: list[TableDiff] = field(default_factory=list)
 
     @property
@@ -93,6 +100,7 @@ async def rebuild(
     *,
     verify: bool = True,
     keep: bool = False,
+    apply: bool = False,
     projections: Sequence[Projection] | None = None,
     sample_size: int = 10,
     batch_size: int = 2000,
@@ -103,6 +111,8 @@ async def rebuild(
     Args:
         verify: compare every shadow table with its live table.
         keep: commit the shadow schema (named in the report) instead of dropping it.
+        apply: replace the live tables' rows with the replay's (blocks appends
+            meanwhile); ``tables`` then describes the differences repaired.
 
     Raises:
         PicloudError: ``rebuild_in_transaction`` if ``conn`` is already in a
@@ -119,6 +129,11 @@ async def rebuild(
     tr = conn.transaction(isolation="repeatable_read")
     await tr.start()
     try:
+        if apply:
+            # EXCLUSIVE conflicts with the ROW EXCLUSIVE an INSERT takes, so no
+            # append can commit between our snapshot and the swap. LOCK is a
+            # utility statement: the snapshot is taken after it is granted.
+            await conn.execute("LOCK TABLE events IN EXCLUSIVE MODE")
         # The first query fixes the snapshot: the events and the live rows we
         # compare against are exactly those of transactions committed by now.
         bound = await conn.fetchrow(
@@ -140,10 +155,14 @@ async def rebuild(
             )
         replayed = await _replay(conn, shadow, names, chosen, total, batch_size, progress)
         diffs = [await _compare(conn, shadow, t, sample_size) for t in tables] if verify else []
+        if apply:
+            await _swap(conn, shadow, tables)
+            if not keep:
+                await conn.execute(f"DROP SCHEMA {quote_ident(shadow)} CASCADE")
     except BaseException:
         await tr.rollback()
         raise
-    if keep:
+    if keep or apply:
         await tr.commit()
     else:
         await tr.rollback()
@@ -154,6 +173,7 @@ async def rebuild(
         projections=[p.name for p in chosen],
         verified=verify,
         kept=keep,
+        applied=apply,
         tables=diffs,
     )
 
@@ -199,6 +219,24 @@ async def _replay(
         if progress is not None:
             progress(done, total)
     return done
+
+
+async def _swap(conn: asyncpg.Connection, shadow: str, tables: list[str]) -> None:
+    """Replace each live table's rows with the shadow's (children emptied first)."""
+    for table in reversed(tables):
+        await conn.execute(f"DELETE FROM {table_ref('public', table)}")
+    for table in tables:
+        # Generated columns are recomputed; identity values are copied as replayed.
+        names = await conn.fetch(
+            "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0"
+            " AND NOT attisdropped AND attgenerated = '' ORDER BY attnum",
+            table_ref("public", table),
+        )
+        cols = ", ".join(quote_ident(r["attname"]) for r in names)
+        await conn.execute(
+            f"INSERT INTO {table_ref('public', table)} ({cols}) OVERRIDING SYSTEM VALUE"
+            f" SELECT {cols} FROM {table_ref(shadow, table)}"
+        )
 
 
 async def _columns(conn: asyncpg.Connection, table: str) -> list[str]:
