@@ -58,10 +58,28 @@ MODULE_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]{0,63}", re.ASCII)
 #: Names of endpoint scripts.
 ENDPOINT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}", re.ASCII)
 #: Standard and platform namespaces a module may not be named after (v1.1.3).
-RESERVED_MODULE_NAMES = frozenset({
-    "log", "regex", "random", "time", "json", "base64", "hex", "url", "kv", "docs",
-    "dead_letters", "http", "files", "pubsub", "secrets", "email", "users", "queue",
-})
+RESERVED_MODULE_NAMES = frozenset(
+    {
+        "log",
+        "regex",
+        "random",
+        "time",
+        "json",
+        "base64",
+        "hex",
+        "url",
+        "kv",
+        "docs",
+        "dead_letters",
+        "http",
+        "files",
+        "pubsub",
+        "secrets",
+        "email",
+        "users",
+        "queue",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,24 +108,35 @@ _ENGINE = Engine()
 def check_script_name(name: Any, kind: str) -> str:
     """Return ``name`` if it is valid for ``kind``, else raise ``InvalidInput``."""
     if kind not in SCRIPT_KINDS:
-        raise InvalidInput(f"script kind must be one of {', '.join(SCRIPT_KINDS)}",
-                           code="invalid_script_kind", details={"field": "kind"})
+        raise InvalidInput(
+            f"script kind must be one of {', '.join(SCRIPT_KINDS)}",
+            code="invalid_script_kind",
+            details={"field": "kind"},
+        )
     if not isinstance(name, str):
-        raise InvalidInput("script name must be a string", code="invalid_script_name",
-                           details={"field": "name"})
+        raise InvalidInput(
+            "script name must be a string", code="invalid_script_name", details={"field": "name"}
+        )
     if kind == "module":
         if MODULE_NAME.fullmatch(name) is None:
             raise InvalidInput(
                 "module name must start with a letter or _ and contain only letters, digits "
                 "and _ (at most 64 characters)",
-                code="invalid_script_name", details={"field": "name", "pattern": MODULE_NAME.pattern})
+                code="invalid_script_name",
+                details={"field": "name", "pattern": MODULE_NAME.pattern},
+            )
         if name in RESERVED_MODULE_NAMES:
-            raise InvalidInput(f"'{name}' is reserved for a built-in namespace",
-                               code="reserved_module_name", details={"field": "name"})
+            raise InvalidInput(
+                f"'{name}' is reserved for a built-in namespace",
+                code="reserved_module_name",
+                details={"field": "name"},
+            )
     elif ENDPOINT_NAME.fullmatch(name) is None:
         raise InvalidInput(
             "script name must be 1-128 letters, digits, _, . or -, not starting with . or -",
-            code="invalid_script_name", details={"field": "name", "pattern": ENDPOINT_NAME.pattern})
+            code="invalid_script_name",
+            details={"field": "name", "pattern": ENDPOINT_NAME.pattern},
+        )
     return name
 
 
@@ -143,7 +172,7 @@ _LITERALS = (N.IntLit, N.FloatLit, N.StringLit, N.CharLit, N.BoolLit, N.UnitLit)
 
 def _is_constant(e: N.Expr) -> bool:
     """Whether evaluating ``e`` runs no user or host code (values and operators only)."""
-    if isinstance(e, _LITERALS) or isinstance(e, N.Variable):
+    if isinstance(e, (*_LITERALS, N.Variable)):
         return True
     if isinstance(e, N.ArrayLit):
         return all(_is_constant(x) for x in e.items)
@@ -161,8 +190,11 @@ def _is_constant(e: N.Expr) -> bool:
         return all(_is_constant(p) for p in e.parts)
     if isinstance(e, N.Block):
         # Interpolation parts are single-expression blocks.
-        return len(e.statements) == 1 and isinstance(e.statements[0], N.ExprStmt) \
+        return (
+            len(e.statements) == 1
+            and isinstance(e.statements[0], N.ExprStmt)
             and _is_constant(e.statements[0].expr)
+        )
     return False
 
 
@@ -175,9 +207,19 @@ def _statement_name(s: N.Stmt) -> str:
         return "try"
     if isinstance(s, N.ExprStmt):
         name = type(s.expr).__name__
-        return {"FnCall": "function call", "MethodCall": "method call", "If": "if", "Switch": "switch",
-                "While": "while", "Loop": "loop", "DoLoop": "do", "For": "for", "Block": "block",
-                "Return": "return", "Throw": "throw"}.get(name, "expression")
+        return {
+            "FnCall": "function call",
+            "MethodCall": "method call",
+            "If": "if",
+            "Switch": "switch",
+            "While": "while",
+            "Loop": "loop",
+            "DoLoop": "do",
+            "For": "for",
+            "Block": "block",
+            "Return": "return",
+            "Throw": "throw",
+        }.get(name, "expression")
     return type(s).__name__.lower()
 
 
@@ -189,23 +231,47 @@ def module_shape_problems(script: AST | N.Script) -> list[ShapeProblem]:
         line, column = s.pos.line, s.pos.column
         if isinstance(s, N.Let):
             if not s.constant:
-                problems.append(ShapeProblem(line, column, "let", f"a module may not declare variables "
-                                             f"(use const {s.name})"))
+                problems.append(
+                    ShapeProblem(
+                        line,
+                        column,
+                        "let",
+                        f"a module may not declare variables (use const {s.name})",
+                    )
+                )
             elif s.value is not None and not _is_constant(s.value):
                 vp = s.value.pos
-                problems.append(ShapeProblem(vp.line or line, vp.column or column, "const value",
-                                             f"const {s.name} must be a constant expression (no calls, "
-                                             "closures, blocks or control flow)"))
+                problems.append(
+                    ShapeProblem(
+                        vp.line or line,
+                        vp.column or column,
+                        "const value",
+                        f"const {s.name} must be a constant expression (no calls, "
+                        "closures, blocks or control flow)",
+                    )
+                )
         elif isinstance(s, N.Import):
             if not isinstance(s.path, N.StringLit):
-                problems.append(ShapeProblem(line, column, "import",
-                                             "a module may only import a literal name (import \"name\")"))
+                problems.append(
+                    ShapeProblem(
+                        line,
+                        column,
+                        "import",
+                        'a module may only import a literal name (import "name")',
+                    )
+                )
         elif isinstance(s, N.Export):
             continue
         else:
             what = _statement_name(s)
-            problems.append(ShapeProblem(line, column, what, f"a module may only contain fn, const and "
-                                         f"import at top level, found {what}"))
+            problems.append(
+                ShapeProblem(
+                    line,
+                    column,
+                    what,
+                    f"a module may only contain fn, const and import at top level, found {what}",
+                )
+            )
     return problems
 
 
@@ -215,15 +281,23 @@ def check_module_shape(script: AST | N.Script, name: str = "") -> None:
     if not problems:
         return
     first = problems[0]
-    details: dict[str, Any] = {"line": first.line, "column": first.column, "kind": "module_shape",
-                               "statement": first.statement, "problems": len(problems)}
+    details: dict[str, Any] = {
+        "line": first.line,
+        "column": first.column,
+        "kind": "module_shape",
+        "statement": first.statement,
+        "problems": len(problems),
+    }
     if name:
         details["name"] = name
     source = script.source if isinstance(script, AST) else ""
     if source and first.line:
         details["source_line"] = _source_line(source, first.line)
-    raise ScriptCompileError(f"{first.message} (line {first.line}, position {first.column})",
-                             code="module_shape", details=details)
+    raise ScriptCompileError(
+        f"{first.message} (line {first.line}, position {first.column})",
+        code="module_shape",
+        details=details,
+    )
 
 
 def validate_script(source: str, kind: str, name: str) -> ValidatedScript:

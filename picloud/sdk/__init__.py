@@ -19,6 +19,13 @@ from picloud.sdk.log import LogLine, LogSink, ScriptLogs
 from picloud.sdk.stdlib import NAMESPACES, install_stdlib
 
 __all__ = [
-    "ANONYMOUS", "NAMESPACES", "LogLine", "LogSink", "SdkContext", "ScriptLogs",
-    "current_context", "install_stdlib", "use_context",
+    "ANONYMOUS",
+    "NAMESPACES",
+    "LogLine",
+    "LogSink",
+    "ScriptLogs",
+    "SdkContext",
+    "current_context",
+    "install_stdlib",
+    "use_context",
 ]

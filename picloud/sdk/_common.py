@@ -17,12 +17,21 @@ from typing import Any, NoReturn
 from picloud.rhai.errors import ErrorRuntime, RhaiError
 from picloud.rhai.values import type_name
 
-__all__ = ["SdkError", "fail", "namespace", "want_str", "want_int", "want_bytes", "want_bool", "want_map"]
+__all__ = [
+    "SdkError",
+    "fail",
+    "namespace",
+    "want_bool",
+    "want_bytes",
+    "want_int",
+    "want_map",
+    "want_str",
+]
 
 _log = logging.getLogger("picloud.sdk")
 
 
-def SdkError(prefix: str, message: str) -> RhaiError:  # noqa: N802 - reads as an exception class
+def SdkError(prefix: str, message: str) -> RhaiError:
     """A catchable Rhai error whose caught value is the string ``"<prefix>: <message>"``."""
     text = f"{prefix}: {message}"
     # ``value`` makes ``catch (e)`` receive the text itself, as a Rust host
@@ -73,8 +82,11 @@ def want_bytes(prefix: str, fn: str, value: Any) -> bytes:
 
 
 def _arity(fn: Callable[..., Any]) -> tuple[int, int]:
-    params = [p for p in inspect.signature(fn).parameters.values()
-              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    params = [
+        p
+        for p in inspect.signature(fn).parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
     required = sum(1 for p in params if p.default is p.empty)
     return required, len(params)
 
@@ -102,6 +114,8 @@ def _wrap(prefix: str, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
-def namespace(prefix: str, functions: Mapping[str, Callable[..., Any]]) -> dict[str, Callable[..., Any]]:
+def namespace(
+    prefix: str, functions: Mapping[str, Callable[..., Any]]
+) -> dict[str, Callable[..., Any]]:
     """Wrap each function so arity errors read as Rhai's and Python errors never leak."""
     return {name: _wrap(prefix, name, fn) for name, fn in functions.items()}

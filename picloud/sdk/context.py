@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-__all__ = ["SdkContext", "ANONYMOUS", "current_context", "use_context"]
+__all__ = ["ANONYMOUS", "SdkContext", "current_context", "use_context"]
 
 
 @dataclass(frozen=True, slots=True)

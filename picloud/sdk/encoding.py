@@ -74,8 +74,15 @@ def _hex_decode(text: Any) -> bytearray:
 
 def base64_members() -> dict[str, Callable[..., Any]]:
     """The ``base64::`` namespace."""
-    return namespace(_B, {"encode": _b64_encode, "decode": _b64_decode,
-                          "encode_url": _b64_encode_url, "decode_url": _b64_decode_url})
+    return namespace(
+        _B,
+        {
+            "encode": _b64_encode,
+            "decode": _b64_decode,
+            "encode_url": _b64_encode_url,
+            "decode_url": _b64_decode_url,
+        },
+    )
 
 
 def hex_members() -> dict[str, Callable[..., Any]]:

@@ -17,7 +17,7 @@ from typing import Any
 from picloud.rhai.values import INT_MAX, INT_MIN, type_name
 from picloud.sdk._common import fail, namespace, want_bool, want_str
 
-__all__ = ["MAX_DEPTH", "from_json", "to_json", "json_members"]
+__all__ = ["MAX_DEPTH", "from_json", "json_members", "to_json"]
 
 #: Deepest nesting of arrays/maps accepted either way.
 MAX_DEPTH = 256

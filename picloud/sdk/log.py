@@ -51,8 +51,12 @@ class LogLine:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form the dashboard shows."""
-        return {"at_ms": self.at_ms, "level": self.level, "message": self.message,
-                "request_id": self.request_id}
+        return {
+            "at_ms": self.at_ms,
+            "level": self.level,
+            "message": self.message,
+            "request_id": self.request_id,
+        }
 
 
 class LogSink(Protocol):
@@ -68,9 +72,14 @@ class ScriptLogs:
     #: Longest message kept, in characters; longer ones are cut with a marker.
     MAX_MESSAGE_CHARS = 8192
 
-    def __init__(self, per_script: int = 100, *, max_scripts: int = 4096,
-                 logger: logging.Logger | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        per_script: int = 100,
+        *,
+        max_scripts: int = 4096,
+        logger: logging.Logger | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         if per_script < 1 or max_scripts < 1:
             raise ValueError("per_script and max_scripts must be >= 1")
         self.per_script = per_script
@@ -95,10 +104,19 @@ class ScriptLogs:
             else:
                 self._rings.move_to_end(ctx.script_id)
             ring.append(line)
-        self.logger.log(LEVELS[level], "%s", message, extra={
-            "app_id": ctx.app_id, "app_slug": ctx.app_slug, "script_id": ctx.script_id,
-            "script_name": ctx.script_name, "request_id": ctx.request_id, "script_level": level,
-        })
+        self.logger.log(
+            LEVELS[level],
+            "%s",
+            message,
+            extra={
+                "app_id": ctx.app_id,
+                "app_slug": ctx.app_slug,
+                "script_id": ctx.script_id,
+                "script_name": ctx.script_name,
+                "request_id": ctx.request_id,
+                "script_level": level,
+            },
+        )
 
     def lines(self, script_id: str) -> list[LogLine]:
         """The script's kept lines, oldest first."""
@@ -128,7 +146,7 @@ def log_members(sink: LogSink) -> dict[str, Callable[..., Any]]:
             fail("log", f"write expects a level ({', '.join(LEVELS)}), got {to_debug(level)}")
         sink.emit(current_context(), str(level), to_display(value))
 
-    members = {level: make(level) for level in LEVELS}
+    members: dict[str, Callable[..., None]] = {level: make(level) for level in LEVELS}
     # ``debug`` is a reserved keyword in Rhai, so the parser rejects ``log::debug(x)``;
     # ``log::write("debug", x)`` reaches the same level. ``debug`` stays registered in
     # case the parser learns to accept keyword-function names after ``::``.

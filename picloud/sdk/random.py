@@ -18,11 +18,11 @@ MAX_BYTES = 65_536
 
 def _int(lo: Any, hi: Any) -> int:
     """``random::int(lo, hi)``: uniform in ``lo..=hi`` (both ends included)."""
-    lo = want_int(_P, "int", lo)
-    hi = want_int(_P, "int", hi)
-    if lo > hi:
-        fail(_P, f"int: lo ({lo}) is greater than hi ({hi})")
-    return lo + secrets.randbelow(hi - lo + 1)
+    low = want_int(_P, "int", lo)
+    high = want_int(_P, "int", hi)
+    if low > high:
+        fail(_P, f"int: lo ({low}) is greater than hi ({high})")
+    return low + secrets.randbelow(high - low + 1)
 
 
 def _float() -> float:

@@ -21,11 +21,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import regex as _rx
+import regex as _rx  # type: ignore[import-untyped]
 
 from picloud.sdk._common import fail, namespace, want_str
 
-__all__ = ["MAX_PATTERN_CHARS", "MAX_EXPANDED_ATOMS", "DEFAULT_TIMEOUT", "regex_members"]
+__all__ = ["DEFAULT_TIMEOUT", "MAX_EXPANDED_ATOMS", "MAX_PATTERN_CHARS", "regex_members"]
 
 _P = "regex"
 #: Longest pattern accepted, in characters.
@@ -136,8 +136,11 @@ def _compile(pattern: str) -> Any:
     if len(pattern) > MAX_PATTERN_CHARS:
         fail(_P, f"pattern is longer than {MAX_PATTERN_CHARS} characters")
     if expanded_size(pattern) > MAX_EXPANDED_ATOMS:
-        fail(_P, "pattern repeats too much (counted repetitions expand beyond "
-                 f"{MAX_EXPANDED_ATOMS} atoms)")
+        fail(
+            _P,
+            "pattern repeats too much (counted repetitions expand beyond "
+            f"{MAX_EXPANDED_ATOMS} atoms)",
+        )
     try:
         return _rx.compile(pattern)
     except _rx.error as e:
@@ -167,16 +170,18 @@ def _expand(template: str, m: Any) -> str:
                 out.append(c)
                 i += 1
                 continue
-            name, i = template[i + 2:close], close + 1
+            name, i = template[i + 2 : close], close + 1
         else:
             j = i + 1
-            while j < n and (template[j].isascii() and (template[j].isalnum() or template[j] == "_")):
+            while j < n and (
+                template[j].isascii() and (template[j].isalnum() or template[j] == "_")
+            ):
                 j += 1
             if j == i + 1:
                 out.append(c)
                 i += 1
                 continue
-            name, i = template[i + 1:j], j
+            name, i = template[i + 1 : j], j
         out.append(_group(m, name))
     return "".join(out)
 
@@ -208,7 +213,7 @@ class _Ops:
     def is_match(self, pattern: Any, text: Any) -> bool:
         """``regex::is_match(pattern, text)``: whether the pattern matches anywhere."""
         rx, s = self._args("is_match", pattern, text)
-        return self._run("is_match", lambda: rx.search(s, timeout=self.timeout) is not None)
+        return bool(self._run("is_match", lambda: rx.search(s, timeout=self.timeout) is not None))
 
     def find(self, pattern: Any, text: Any) -> Any:
         """``regex::find(pattern, text)``: the first match's text, or ``()``."""
@@ -219,7 +224,11 @@ class _Ops:
     def find_all(self, pattern: Any, text: Any) -> list[str]:
         """``regex::find_all(pattern, text)``: every non-overlapping match's text."""
         rx, s = self._args("find_all", pattern, text)
-        return self._run("find_all", lambda: [m.group(0) for m in rx.finditer(s, timeout=self.timeout)])
+        return list(
+            self._run(
+                "find_all", lambda: [m.group(0) for m in rx.finditer(s, timeout=self.timeout)]
+            )
+        )
 
     def captures(self, pattern: Any, text: Any) -> Any:
         """``regex::captures(pattern, text)``: ``[whole, group1, …]`` of the first match, or ``()``."""
@@ -250,10 +259,19 @@ class _Ops:
         rx, s = self._args(fn, pattern, text)
         template = want_str(_P, fn, repl, "a replacement string")
         if "$" not in template:
-            return str(self._run(fn, lambda: rx.sub(lambda _m: template, s, count=count,
-                                                     timeout=self.timeout)))
-        return str(self._run(fn, lambda: rx.sub(lambda m: _expand(template, m), s, count=count,
-                                                 timeout=self.timeout)))
+            return str(
+                self._run(
+                    fn, lambda: rx.sub(lambda _m: template, s, count=count, timeout=self.timeout)
+                )
+            )
+        return str(
+            self._run(
+                fn,
+                lambda: rx.sub(
+                    lambda m: _expand(template, m), s, count=count, timeout=self.timeout
+                ),
+            )
+        )
 
     def split(self, pattern: Any, text: Any) -> list[str]:
         """``regex::split(pattern, text)``: the pieces between matches (groups are not included)."""
@@ -277,6 +295,14 @@ class _Ops:
 def regex_members(timeout: float = DEFAULT_TIMEOUT) -> dict[str, Callable[..., Any]]:
     """The ``regex::`` namespace with ``timeout`` seconds per match operation."""
     ops = _Ops(timeout)
-    names = ("is_match", "find", "find_all", "captures", "captures_named", "replace",
-             "replace_first", "split")
+    names = (
+        "is_match",
+        "find",
+        "find_all",
+        "captures",
+        "captures_named",
+        "replace",
+        "replace_first",
+        "split",
+    )
     return namespace(_P, {name: getattr(ops, name) for name in names})

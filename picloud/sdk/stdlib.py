@@ -17,8 +17,9 @@ __all__ = ["NAMESPACES", "install_stdlib"]
 NAMESPACES = ("log", "json", "time", "regex", "random", "base64", "hex", "url")
 
 
-def install_stdlib(engine: Engine, *, log_sink: LogSink | None = None,
-                   regex_timeout: float = DEFAULT_TIMEOUT) -> LogSink:
+def install_stdlib(
+    engine: Engine, *, log_sink: LogSink | None = None, regex_timeout: float = DEFAULT_TIMEOUT
+) -> LogSink:
     """Register ``log::`` … ``url::`` on ``engine``; returns the sink ``log::`` writes to.
 
     Args:

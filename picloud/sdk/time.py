@@ -13,16 +13,16 @@ import math
 import re
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from picloud.rhai.values import INT_MAX, INT_MIN, type_name
 from picloud.sdk._common import fail, namespace, want_int, want_str
 
-__all__ = ["MIN_MS", "MAX_MS", "format_ms", "parse_rfc3339", "time_members"]
+__all__ = ["MAX_MS", "MIN_MS", "format_ms", "parse_rfc3339", "time_members"]
 
 _P = "time"
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Instants ``format`` can render: 0001-01-01T00:00:00.000Z ..= 9999-12-31T23:59:59.999Z.
 MIN_MS = -62_135_596_800_000
 MAX_MS = 253_402_300_799_999
@@ -34,8 +34,20 @@ _RFC3339 = re.compile(
     re.ASCII,
 )
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 def parse_rfc3339(text: str) -> int:
@@ -48,7 +60,7 @@ def parse_rfc3339(text: str) -> int:
     # RFC 3339 allows a leap second (:60); it lands on the next minute's :00.
     leap = second == 60
     try:
-        dt = datetime(year, month, day, hour, minute, 59 if leap else second, tzinfo=timezone.utc)
+        dt = datetime(year, month, day, hour, minute, 59 if leap else second, tzinfo=UTC)
     except ValueError:
         fail(_P, f"parse: no such date or time: {text[:64]!r}")
     if offset not in ("Z", "z"):
@@ -62,8 +74,8 @@ def parse_rfc3339(text: str) -> int:
     return ms + int((frac + "000")[:3])
 
 
-def _check_ms(fn: str, ms: Any) -> int:
-    ms = want_int(_P, fn, ms, "epoch milliseconds (an integer)")
+def _check_ms(fn: str, value: Any) -> int:
+    ms = want_int(_P, fn, value, "epoch milliseconds (an integer)")
     if not MIN_MS <= ms <= MAX_MS:
         fail(_P, f"{fn}: {ms} is outside years 1..9999")
     return ms
@@ -76,18 +88,27 @@ def _civil(ms: int) -> datetime:
 def _directive(dt: datetime, ms: int, d: str) -> str:
     hour12 = dt.hour % 12 or 12
     table: dict[str, Callable[[], str]] = {
-        "Y": lambda: f"{dt.year:04d}", "y": lambda: f"{dt.year % 100:02d}",
-        "m": lambda: f"{dt.month:02d}", "d": lambda: f"{dt.day:02d}",
-        "H": lambda: f"{dt.hour:02d}", "M": lambda: f"{dt.minute:02d}",
-        "S": lambda: f"{dt.second:02d}", "I": lambda: f"{hour12:02d}",
+        "Y": lambda: f"{dt.year:04d}",
+        "y": lambda: f"{dt.year % 100:02d}",
+        "m": lambda: f"{dt.month:02d}",
+        "d": lambda: f"{dt.day:02d}",
+        "H": lambda: f"{dt.hour:02d}",
+        "M": lambda: f"{dt.minute:02d}",
+        "S": lambda: f"{dt.second:02d}",
+        "I": lambda: f"{hour12:02d}",
         "p": lambda: "AM" if dt.hour < 12 else "PM",
         "j": lambda: f"{dt.timetuple().tm_yday:03d}",
-        "a": lambda: _DAYS[dt.weekday()][:3], "A": lambda: _DAYS[dt.weekday()],
-        "b": lambda: _MONTHS[dt.month - 1][:3], "B": lambda: _MONTHS[dt.month - 1],
+        "a": lambda: _DAYS[dt.weekday()][:3],
+        "A": lambda: _DAYS[dt.weekday()],
+        "b": lambda: _MONTHS[dt.month - 1][:3],
+        "B": lambda: _MONTHS[dt.month - 1],
         "F": lambda: f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}",
         "T": lambda: f"{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}",
-        "z": lambda: "+0000", "Z": lambda: "UTC", "s": lambda: str(ms // 1000),
-        "L": lambda: f"{ms % 1000:03d}", "%": lambda: "%",
+        "z": lambda: "+0000",
+        "Z": lambda: "UTC",
+        "s": lambda: str(ms // 1000),
+        "L": lambda: f"{ms % 1000:03d}",
+        "%": lambda: "%",
     }
     render = table.get(d)
     if render is None:
@@ -99,8 +120,10 @@ def format_ms(ms: int, fmt: str | None = None) -> str:
     """RFC 3339 text (``fmt`` ``None``) or ``fmt``'s directives, always in UTC."""
     dt = _civil(ms)
     if fmt is None:
-        return f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:" \
-               f"{dt.second:02d}.{ms % 1000:03d}Z"
+        return (
+            f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:"
+            f"{dt.second:02d}.{ms % 1000:03d}Z"
+        )
     out: list[str] = []
     i = 0
     while i < len(fmt):
@@ -142,9 +165,9 @@ def _format(ms: Any, fmt: Any = None) -> str:
     return format_ms(ms, fmt)
 
 
-def _add(ms: Any, seconds: Any) -> int:
+def _add(start: Any, seconds: Any) -> int:
     """``time::add(ms, seconds)``: seconds may be fractional (rounded to the millisecond)."""
-    ms = want_int(_P, "add", ms, "epoch milliseconds (an integer)")
+    ms = want_int(_P, "add", start, "epoch milliseconds (an integer)")
     if type(seconds) is int:
         delta = seconds * 1000
     elif type(seconds) is float and math.isfinite(seconds):
@@ -159,9 +182,9 @@ def _add(ms: Any, seconds: Any) -> int:
 
 def _diff(a: Any, b: Any) -> int:
     """``time::diff(a, b)``: ``a - b`` in milliseconds."""
-    a = want_int(_P, "diff", a, "epoch milliseconds (an integer)")
-    b = want_int(_P, "diff", b, "epoch milliseconds (an integer)")
-    out = a - b
+    out = want_int(_P, "diff", a, "epoch milliseconds (an integer)") - want_int(
+        _P, "diff", b, "epoch milliseconds (an integer)"
+    )
     if not INT_MIN <= out <= INT_MAX:
         fail(_P, "diff: result is out of range")
     return out
@@ -169,5 +192,14 @@ def _diff(a: Any, b: Any) -> int:
 
 def time_members() -> dict[str, Callable[..., Any]]:
     """The ``time::`` namespace."""
-    return namespace(_P, {"now": _now, "now_ms": _now_ms, "parse": _parse, "format": _format,
-                          "add": _add, "diff": _diff})
+    return namespace(
+        _P,
+        {
+            "now": _now,
+            "now_ms": _now_ms,
+            "parse": _parse,
+            "format": _format,
+            "add": _add,
+            "diff": _diff,
+        },
+    )

@@ -83,8 +83,11 @@ def _parse(text: Any) -> dict[str, Any]:
 def _scalar(key: str, value: Any) -> str:
     if value is None or isinstance(value, (str, bool, int, float)):
         return to_display(value)
-    fail(_P, f"build_query: value of '{key}' must be a string, number, bool or an array of "
-             f"them, got {type_name(value)}")
+    fail(
+        _P,
+        f"build_query: value of '{key}' must be a string, number, bool or an array of "
+        f"them, got {type_name(value)}",
+    )
 
 
 def _build_query(params: Any) -> str:
@@ -97,11 +100,14 @@ def _build_query(params: Any) -> str:
         for v in values:
             if v is None:
                 continue
-            pairs.append(f"{urllib.parse.quote(key, safe='')}={urllib.parse.quote(_scalar(key, v), safe='')}")
+            pairs.append(
+                f"{urllib.parse.quote(key, safe='')}={urllib.parse.quote(_scalar(key, v), safe='')}"
+            )
     return "&".join(pairs)
 
 
 def url_members() -> dict[str, Callable[..., Any]]:
     """The ``url::`` namespace."""
-    return namespace(_P, {"encode": _encode, "decode": _decode, "parse": _parse,
-                          "build_query": _build_query})
+    return namespace(
+        _P, {"encode": _encode, "decode": _decode, "parse": _parse, "build_query": _build_query}
+    )

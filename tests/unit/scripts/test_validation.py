@@ -97,7 +97,7 @@ def test_every_stdlib_namespace_is_a_reserved_module_name() -> None:
     [
         ("let x = ;", 1, 9, "BadInput"),
         ("fn ok() { 1 }\nlet y = (1 + ;\n", 2, 14, "BadInput"),
-        ("let s = \"unterminated", 1, 9, "BadInput"),
+        ('let s = "unterminated', 1, 9, "BadInput"),
         ("fn f() {} fn f() {}", 1, 11, "FnDuplicatedDefinition"),
         ("let x = 1\nlet y = 2;", 2, 1, "MissingToken"),
         ("x = [1, 2", 1, 10, "MissingToken"),
@@ -106,8 +106,9 @@ def test_every_stdlib_namespace_is_a_reserved_module_name() -> None:
     ],
 )
 @pytest.mark.parametrize("kind", ["endpoint", "module"])
-def test_compile_errors_are_422_with_line_column_and_kind(source: str, line: int, column: int,
-                                                         parse_error: str, kind: str) -> None:
+def test_compile_errors_are_422_with_line_column_and_kind(
+    source: str, line: int, column: int, parse_error: str, kind: str
+) -> None:
     # Given a source that does not compile
     with pytest.raises(ScriptCompileError) as info:
         validate_script(source, kind, "m")
@@ -145,7 +146,7 @@ GOOD_MODULES = [
     "fn double(x) { x * 2 }",
     "private fn helper() { 1 } fn api() { helper() }",
     "const LIMIT = 10;",
-    "export const VERSION = \"1.2\";",
+    'export const VERSION = "1.2";',
     "const A = 60 * 60; const B = A * 24; const C = -B;",
     "const M = #{a: [1, 2.5, \"x\", 'c', true, ()], b: #{c: 1 .. 3}};",
     "const S = `v${1 + 1}`;",
@@ -156,7 +157,7 @@ GOOD_MODULES = [
     'import "other" as o; const X = o::VALUE;',
     'import "other";',
     "const A = 1; export A as B;",
-    "fn f() { let x = 1; loop { break; } print(x); import \"deep\" as d; d::g() }",
+    'fn f() { let x = 1; loop { break; } print(x); import "deep" as d; d::g() }',
     "fn int.twice() { this * 2 }",
 ]
 
@@ -172,10 +173,10 @@ BAD_MODULES = [
     ("let x = 1;", 1, 1, "let"),
     ("fn f() { 1 }\nlet counter = 0;", 2, 1, "let"),
     ("export let x = 1;", 1, 8, "let"),
-    ("print(\"loaded\");", 1, 1, "function call"),
+    ('print("loaded");', 1, 1, "function call"),
     ("const A = 1;\nA + 1", 2, 3, "expression"),  # a binary expression is at its operator
     ("1;", 1, 1, "expression"),
-    ("\"text\";", 1, 1, "expression"),
+    ('"text";', 1, 1, "expression"),
     ("const A = [1];\nA.push(2);", 2, 3, "method call"),
     ("if true { 1 }", 1, 1, "if"),
     ("switch 1 { _ => 2 }", 1, 1, "switch"),
@@ -185,24 +186,25 @@ BAD_MODULES = [
     ("for i in 0..3 {}", 1, 1, "for"),
     ("{ 1 }", 1, 1, "block"),
     ("return 1;", 1, 1, "return"),
-    ("throw \"x\";", 1, 1, "throw"),
+    ('throw "x";', 1, 1, "throw"),
     ("try { 1 } catch { }", 1, 1, "try"),
     ("fn f() {}\n  x = 2;", 2, 5, "assignment"),
     ("let x; x = 1;", 1, 1, "let"),
     ("const A = make();", 1, 11, "const value"),
-    ("const A = kv::collection(\"x\");", 1, 15, "const value"),
+    ('const A = kv::collection("x");', 1, 15, "const value"),
     ("const A = [1, f()];", 1, 11, "const value"),
     ("const A = |x| x;", 1, 11, "const value"),
     ("const A = if true { 1 } else { 2 };", 1, 11, "const value"),
     ("const A = `x${f()}`;", 1, 11, "const value"),
-    ("const A = \"a\".len();", 1, 15, "const value"),
+    ('const A = "a".len();', 1, 15, "const value"),
     ('const P = "x"; import P as m;', 1, 16, "import"),
 ]
 
 
 @pytest.mark.parametrize(("source", "line", "column", "statement"), BAD_MODULES)
-def test_modules_with_executable_top_level_code_are_refused(source: str, line: int, column: int,
-                                                           statement: str) -> None:
+def test_modules_with_executable_top_level_code_are_refused(
+    source: str, line: int, column: int, statement: str
+) -> None:
     # Given a module whose top level would run code
     with pytest.raises(ScriptCompileError) as info:
         validate_script(source, "module", "m")
@@ -210,13 +212,19 @@ def test_modules_with_executable_top_level_code_are_refused(source: str, line: i
     # Then it is a 422 module_shape naming the first offending statement
     assert err.code == "module_shape" and err.http_status == 422
     assert err.details is not None
-    assert (err.details["line"], err.details["column"], err.details["statement"]) == (line, column, statement)
+    assert (err.details["line"], err.details["column"], err.details["statement"]) == (
+        line,
+        column,
+        statement,
+    )
     assert err.details["kind"] == "module_shape"
     assert f"line {line}, position {column}" in err.message
 
 
 @pytest.mark.parametrize(("source", "line", "column", "statement"), BAD_MODULES)
-def test_endpoints_may_run_top_level_code(source: str, line: int, column: int, statement: str) -> None:
+def test_endpoints_may_run_top_level_code(
+    source: str, line: int, column: int, statement: str
+) -> None:
     # Given the same sources as endpoints, then they are fine (shape applies to modules only)
     validate_script(source, "endpoint", "e")
 
@@ -226,7 +234,11 @@ def test_every_problem_is_listed_and_the_first_is_reported() -> None:
     source = "let a = 1;\nfn ok() {}\nprint(a);\nconst C = f();"
     problems = module_shape_problems(parse(source))
     # Then all are found in source order
-    assert [(p.line, p.statement) for p in problems] == [(1, "let"), (3, "function call"), (4, "const value")]
+    assert [(p.line, p.statement) for p in problems] == [
+        (1, "let"),
+        (3, "function call"),
+        (4, "const value"),
+    ]
     with pytest.raises(ScriptCompileError) as info:
         validate_script(source, "module", "m")
     assert info.value.details is not None and info.value.details["problems"] == 3

@@ -24,6 +24,6 @@ def caught(engine: Engine) -> Callable[[str], Any]:
     """Run ``expr`` inside ``try``/``catch`` in a script; return what the handler received."""
 
     def run(expr: str) -> Any:
-        return engine.eval(f"let r = \"<no error>\"; try {{ {expr}; }} catch (e) {{ r = e; }} r")
+        return engine.eval(f'let r = "<no error>"; try {{ {expr}; }} catch (e) {{ r = e; }} r')
 
     return run

@@ -65,8 +65,9 @@ def test_encoding_functions(engine: Engine, src: str, expected: Any) -> None:
         ("hex::decode(12)", "hex: decode expects a string, got i64"),
     ],
 )
-def test_encoding_errors_are_catchable_with_their_prefix(caught: Callable[[str], Any], expr: str,
-                                                         message: str) -> None:
+def test_encoding_errors_are_catchable_with_their_prefix(
+    caught: Callable[[str], Any], expr: str, message: str
+) -> None:
     # Given a failing call inside try/catch, then the handler gets the prefixed text
     assert caught(expr) == message
 
@@ -76,6 +77,9 @@ def test_encoding_errors_are_catchable_with_their_prefix(caught: Callable[[str],
 def test_every_encoding_round_trips_any_bytes(data: bytes) -> None:
     # Given any bytes as a Blob, when encoded and decoded by each codec, then they come back
     scope = Scope().push("b", bytearray(data))
-    out = _ENGINE.eval("[base64::decode(base64::encode(b)), base64::decode_url(base64::encode_url(b)),"
-                       " hex::decode(hex::encode(b))]", scope)
+    out = _ENGINE.eval(
+        "[base64::decode(base64::encode(b)), base64::decode_url(base64::encode_url(b)),"
+        " hex::decode(hex::encode(b))]",
+        scope,
+    )
     assert out == [bytearray(data)] * 3

@@ -30,12 +30,12 @@ install_stdlib(_ENGINE)
         (r'type_of(json::parse("123456789012345678901234567890"))', "f64"),
         (r'json::parse("  {\"nested\": {\"deep\": [[]]}} ").nested.deep', [[]]),
         (r'json::parse("{\"a\": 1, \"a\": 2}").a', 2),
-        ('json::stringify(#{b: [1, 2.5, ()], a: true})', '{"a":true,"b":[1,2.5,null]}'),
+        ("json::stringify(#{b: [1, 2.5, ()], a: true})", '{"a":true,"b":[1,2.5,null]}'),
         ('json::stringify("é\\n")', '"é\\n"'),
         ("json::stringify('c')", '"c"'),
         ("json::stringify(())", "null"),
         ("json::stringify(-7)", "-7"),
-        ('let b = blob(3, 0x41); json::stringify(#{data: b})', '{"data":"QUFB"}'),
+        ("let b = blob(3, 0x41); json::stringify(#{data: b})", '{"data":"QUFB"}'),
         ("json::stringify([1, #{x: []}], true)", '[\n  1,\n  {\n    "x": []\n  }\n]'),
         ("json::stringify(#{}, false)", "{}"),
         ('let v = #{a: [1, "x", ()], b: #{c: 2.5}}; json::parse(json::stringify(v)) == v', True),
@@ -49,26 +49,42 @@ def test_json_functions_give_rhai_values(engine: Engine, src: str, expected: Any
 @pytest.mark.parametrize(
     ("expr", "message"),
     [
-        ('json::parse("{")', "json: parse: Expecting property name enclosed in double quotes at line 1, column 2"),
+        (
+            'json::parse("{")',
+            "json: parse: Expecting property name enclosed in double quotes at line 1, column 2",
+        ),
         ('json::parse("[1,]")', "json: parse:"),
         ('json::parse("")', "json: parse: Expecting value"),
         ('json::parse("NaN")', "json: parse: NaN is not valid JSON"),
         ('json::parse("Infinity")', "json: parse: Infinity is not valid JSON"),
-        ('let s = "1"; for i in 0..5000 { s += "0"; } json::parse(s)', "json: parse: number too large"),
-        ('let s = ""; for i in 0..300 { s = "[" + s + "]"; } json::parse(s)', "json: parse: nesting too deep"),
-        ('let s = ""; for i in 0..100000 { s += "["; } json::parse(s)', "json: parse: nesting too deep"),
+        (
+            'let s = "1"; for i in 0..5000 { s += "0"; } json::parse(s)',
+            "json: parse: number too large",
+        ),
+        (
+            'let s = ""; for i in 0..300 { s = "[" + s + "]"; } json::parse(s)',
+            "json: parse: nesting too deep",
+        ),
+        (
+            'let s = ""; for i in 0..100000 { s += "["; } json::parse(s)',
+            "json: parse: nesting too deep",
+        ),
         ("json::parse(42)", "json: parse expects a string, got i64"),
-        ("json::stringify(Fn(\"x\"))", "json: stringify: a Fn cannot be represented in JSON"),
+        ('json::stringify(Fn("x"))', "json: stringify: a Fn cannot be represented in JSON"),
         ("json::stringify(|x| x)", "json: stringify: a Fn cannot be represented in JSON"),
         ("json::stringify(1..3)", "json: stringify: a range cannot be represented in JSON"),
-        ("json::stringify(timestamp())", "json: stringify: a timestamp cannot be represented in JSON"),
+        (
+            "json::stringify(timestamp())",
+            "json: stringify: a timestamp cannot be represented in JSON",
+        ),
         ("json::stringify(1.0 / 0.0)", "json: stringify: inf cannot be represented in JSON"),
-        ("json::stringify(#{f: [Fn(\"x\")]})", "json: stringify: a Fn cannot"),
+        ('json::stringify(#{f: [Fn("x")]})', "json: stringify: a Fn cannot"),
         ('json::stringify(1, "yes")', "json: stringify expects a bool for pretty, got string"),
     ],
 )
-def test_json_errors_are_catchable_with_the_json_prefix(caught: Callable[[str], Any], expr: str,
-                                                        message: str) -> None:
+def test_json_errors_are_catchable_with_the_json_prefix(
+    caught: Callable[[str], Any], expr: str, message: str
+) -> None:
     # Given a failing json:: call inside try/catch, then the handler gets the prefixed text
     got = caught(expr)
     assert isinstance(got, str)
@@ -83,9 +99,14 @@ def test_wrong_arity_is_function_not_found(caught: Callable[[str], Any]) -> None
 
 
 _json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -96,4 +117,3 @@ def test_stringify_then_parse_round_trips(value: Any) -> None:
     # Given any JSON-shaped Rhai value, when stringified and parsed back, then it is unchanged
     out = _ENGINE.eval("json::parse(json::stringify(v))", Scope().push("v", value))
     assert out == value
-

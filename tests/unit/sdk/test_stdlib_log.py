@@ -9,11 +9,12 @@ import pytest
 
 from picloud.rhai import Engine
 from picloud.rhai.errors import RhaiError
-from picloud.sdk import SdkContext, ScriptLogs, install_stdlib, use_context
+from picloud.sdk import ScriptLogs, SdkContext, install_stdlib, use_context
 from picloud.sdk.context import ANONYMOUS, current_context
 
-CTX = SdkContext(app_id="app-1", app_slug="shop", script_id="s-1", script_name="checkout",
-                 request_id="req-9")
+CTX = SdkContext(
+    app_id="app-1", app_slug="shop", script_id="s-1", script_name="checkout", request_id="req-9"
+)
 
 
 def make(per_script: int = 100) -> tuple[Engine, ScriptLogs]:
@@ -30,8 +31,8 @@ def make(per_script: int = 100) -> tuple[Engine, ScriptLogs]:
         ('log::write("debug", "d")', "debug", "d"),
         ('log::write("error", 1)', "error", "1"),
         ('log::info("hello")', "info", "hello"),
-        ('log::warn(42)', "warn", "42"),
-        ("log::error([1, \"x\", ()])", "error", '[1, "x", ()]'),
+        ("log::warn(42)", "warn", "42"),
+        ('log::error([1, "x", ()])', "error", '[1, "x", ()]'),
         ('log::info(#{b: 1, a: "s"})', "info", '#{"a": "s", "b": 1}'),
         ("log::info(())", "info", ""),
         ("log::info(2.0)", "info", "2.0"),
@@ -59,7 +60,14 @@ def test_log_records_carry_app_script_and_request(caplog: pytest.LogCaptureFixtu
     (rec,) = [r for r in caplog.records if r.name == "picloud.script"]
     assert rec.levelno == logging.WARNING and rec.getMessage() == "low stock: 3"
     fields = ("app_id", "app_slug", "script_id", "script_name", "request_id", "script_level")
-    assert [getattr(rec, f) for f in fields] == ["app-1", "shop", "s-1", "checkout", "req-9", "warn"]
+    assert [getattr(rec, f) for f in fields] == [
+        "app-1",
+        "shop",
+        "s-1",
+        "checkout",
+        "req-9",
+        "warn",
+    ]
 
 
 def test_ring_keeps_only_the_last_n_lines_per_script() -> None:
@@ -121,7 +129,10 @@ def test_log_without_arguments_is_function_not_found() -> None:
 @pytest.mark.parametrize(
     ("expr", "message"),
     [
-        ('log::write("trace", 1)', 'log: write expects a level (debug, info, warn, error), got "trace"'),
+        (
+            'log::write("trace", 1)',
+            'log: write expects a level (debug, info, warn, error), got "trace"',
+        ),
         ("log::write(1, 1)", "log: write expects a level (debug, info, warn, error), got 1"),
     ],
 )

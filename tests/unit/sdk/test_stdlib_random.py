@@ -53,12 +53,16 @@ def test_bytes_returns_a_blob_of_n_bytes(engine: Engine, n: int, size: int) -> N
         ('random::int(1, "2")', "random: int expects an integer, got string"),
         ("random::int(true, 2)", "random: int expects an integer, got bool"),
         ("random::bytes(-1)", "random: bytes: n must be between 0 and 65536, got -1"),
-        (f"random::bytes({MAX_BYTES + 1})", f"random: bytes: n must be between 0 and 65536, got {MAX_BYTES + 1}"),
+        (
+            f"random::bytes({MAX_BYTES + 1})",
+            f"random: bytes: n must be between 0 and 65536, got {MAX_BYTES + 1}",
+        ),
         ("random::bytes(())", "random: bytes expects an integer, got ()"),
     ],
 )
-def test_random_errors_are_catchable_with_the_random_prefix(caught: Callable[[str], Any], expr: str,
-                                                            message: str) -> None:
+def test_random_errors_are_catchable_with_the_random_prefix(
+    caught: Callable[[str], Any], expr: str, message: str
+) -> None:
     # Given a failing random:: call inside try/catch, then the handler gets the prefixed text
     assert caught(expr) == message
 

@@ -22,10 +22,16 @@ from picloud.sdk.regex import MAX_EXPANDED_ATOMS, MAX_PATTERN_CHARS, expanded_si
         (r'regex::find("\\d+", "none")', None),
         (r'regex::find_all("\\d+", "ab 12 cd 345")', ["12", "345"]),
         (r'regex::find_all("x", "abc")', []),
-        (r'regex::captures("(\\w+)@(\\w+)\\.com", "mail bob@example.com now")', ["bob@example.com", "bob", "example"]),
+        (
+            r'regex::captures("(\\w+)@(\\w+)\\.com", "mail bob@example.com now")',
+            ["bob@example.com", "bob", "example"],
+        ),
         (r'regex::captures("(a)(x)?", "ba")', ["a", "a", None]),
         (r'regex::captures("z", "ba")', None),
-        (r'regex::captures_named("(?P<y>\\d{4})-(?P<m>\\d{2})", "on 2024-03")', {"m": "03", "y": "2024"}),
+        (
+            r'regex::captures_named("(?P<y>\\d{4})-(?P<m>\\d{2})", "on 2024-03")',
+            {"m": "03", "y": "2024"},
+        ),
         (r'regex::captures_named("(?P<y>\\d{4})", "no")', None),
         (r'regex::replace("\\d+", "a1b22c", "#")', "a#b#c"),
         (r'regex::replace("(\\d+)", "a1b22", "<$1>")', "a<1>b<22>"),
@@ -55,19 +61,25 @@ def test_regex_functions(engine: Engine, src: str, expected: Any) -> None:
     [
         (r'regex::is_match("(", "x")', "regex: invalid pattern:"),
         (r'regex::is_match("a{4294967296}", "x")', "regex: "),
-        ("regex::is_match(1, \"x\")", "regex: is_match expects a pattern string, got i64"),
+        ('regex::is_match(1, "x")', "regex: is_match expects a pattern string, got i64"),
         ('regex::find("a", ())', "regex: find expects a string to search, got ()"),
         ('regex::replace("a", "a", 1)', "regex: replace expects a replacement string, got i64"),
         ('regex::split("a", [])', "regex: split expects a string to search, got array"),
         ('regex::is_match("(?:a{1000}){1000}", "a")', "regex: pattern repeats too much"),
-        ('regex::is_match("((((a{100}){100}){100}){100})", "a")', "regex: pattern repeats too much"),
+        (
+            'regex::is_match("((((a{100}){100}){100}){100})", "a")',
+            "regex: pattern repeats too much",
+        ),
         ('regex::is_match("a{1000000}", "a")', "regex: pattern repeats too much"),
-        ('let p = ""; for i in 0..1001 { p += "a"; } regex::is_match(p, "a")',
-         f"regex: pattern is longer than {MAX_PATTERN_CHARS} characters"),
+        (
+            'let p = ""; for i in 0..1001 { p += "a"; } regex::is_match(p, "a")',
+            f"regex: pattern is longer than {MAX_PATTERN_CHARS} characters",
+        ),
     ],
 )
-def test_regex_errors_are_catchable_with_the_regex_prefix(caught: Callable[[str], Any], expr: str,
-                                                          message: str) -> None:
+def test_regex_errors_are_catchable_with_the_regex_prefix(
+    caught: Callable[[str], Any], expr: str, message: str
+) -> None:
     # Given a failing regex:: call inside try/catch, then the handler gets the prefixed text
     got = caught(expr)
     assert isinstance(got, str) and got.startswith(message), got
@@ -92,16 +104,19 @@ FUNCTIONS = ["is_match", "find", "find_all", "captures", "captures_named", "spli
 
 def _run_hostile(engine: Engine, fn: str, pattern: str, text: str) -> tuple[Any, float]:
     scope = Scope().push("p", pattern).push("t", text)
-    args = "p, t, \"x\"" if fn.startswith("replace") else "p, t"
+    args = 'p, t, "x"' if fn.startswith("replace") else "p, t"
     start = time.monotonic()
-    got = engine.eval(f'let r = "<done>"; try {{ regex::{fn}({args}); }} catch (e) {{ r = e; }} r', scope)
+    got = engine.eval(
+        f'let r = "<done>"; try {{ regex::{fn}({args}); }} catch (e) {{ r = e; }} r', scope
+    )
     return got, time.monotonic() - start
 
 
 @pytest.mark.parametrize(("pattern", "text"), TIMING_OUT)
 @pytest.mark.parametrize("fn", [*FUNCTIONS, "replace", "replace_first"])
-def test_hostile_patterns_fail_fast_with_a_catchable_error(engine: Engine, pattern: str, text: str,
-                                                           fn: str) -> None:
+def test_hostile_patterns_fail_fast_with_a_catchable_error(
+    engine: Engine, pattern: str, text: str, fn: str
+) -> None:
     # Given a catastrophic-backtracking pattern and an input that triggers it
     # When a script matches it inside try/catch
     got, elapsed = _run_hostile(engine, fn, pattern, text)
@@ -112,7 +127,9 @@ def test_hostile_patterns_fail_fast_with_a_catchable_error(engine: Engine, patte
 
 @pytest.mark.parametrize(("pattern", "text"), CLASSIC)
 @pytest.mark.parametrize("fn", FUNCTIONS)
-def test_classic_redos_patterns_never_stall(engine: Engine, pattern: str, text: str, fn: str) -> None:
+def test_classic_redos_patterns_never_stall(
+    engine: Engine, pattern: str, text: str, fn: str
+) -> None:
     # Given a textbook ReDoS pattern, when a script matches it, then it ends promptly either way
     got, elapsed = _run_hostile(engine, fn, pattern, text)
     assert got == "<done>" or "timed out" in got

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -30,16 +30,18 @@ from picloud.sdk.time import MAX_MS, MIN_MS, format_ms, parse_rfc3339
         ("time::format(-1)", "1969-12-31T23:59:59.999Z"),
         ('time::format(1709204400500, "%Y/%m/%d %H:%M:%S.%L")', "2024/02/29 11:00:00.500"),
         ('time::format(1709204400500, "%F %T %z %Z")', "2024-02-29 11:00:00 +0000 UTC"),
-        ('time::format(1709204400500, "%a %A %b %B %j %y %I %p %s %%")',
-         "Thu Thursday Feb February 060 24 11 AM 1709204400 %"),
+        (
+            'time::format(1709204400500, "%a %A %b %B %j %y %I %p %s %%")',
+            "Thu Thursday Feb February 060 24 11 AM 1709204400 %",
+        ),
         ('time::format(0, "%I %p")', "12 AM"),
-        ('time::format(0, ())', "1970-01-01T00:00:00.000Z"),
+        ("time::format(0, ())", "1970-01-01T00:00:00.000Z"),
         ("time::add(1000, 2)", 3000),
         ("time::add(1000, -1.5)", -500),
         ("time::add(0, 0.0004)", 0),
         ("time::diff(5000, 1500)", 3500),
         ("time::diff(0, 1)", -1),
-        ('time::parse(time::format(1234567890123))', 1_234_567_890_123),
+        ("time::parse(time::format(1234567890123))", 1_234_567_890_123),
         ("type_of(time::now_ms())", "i64"),
     ],
 )
@@ -76,11 +78,15 @@ def test_now_is_the_current_utc_instant(engine: Engine) -> None:
         ('time::add(0, "1")', "time: add expects seconds as a number, got string"),
         ("time::add(9223372036854775807, 1)", "time: add: result is out of range"),
         ("time::diff(0, 1.5)", "time: diff expects epoch milliseconds (an integer), got f64"),
-        ("time::diff(-9223372036854775807, 9223372036854775807)", "time: diff: result is out of range"),
+        (
+            "time::diff(-9223372036854775807, 9223372036854775807)",
+            "time: diff: result is out of range",
+        ),
     ],
 )
-def test_time_errors_are_catchable_with_the_time_prefix(caught: Callable[[str], Any], expr: str,
-                                                        message: str) -> None:
+def test_time_errors_are_catchable_with_the_time_prefix(
+    caught: Callable[[str], Any], expr: str, message: str
+) -> None:
     # Given a failing time:: call inside try/catch, then the handler gets the prefixed text
     got = caught(expr)
     assert isinstance(got, str) and got.startswith(message), got
@@ -91,7 +97,7 @@ def test_time_errors_are_catchable_with_the_time_prefix(caught: Callable[[str], 
 def test_format_then_parse_round_trips_and_matches_datetime(ms: int) -> None:
     # Given any instant in range, then formatting agrees with datetime and parses back
     text = format_ms(ms)
-    dt = datetime.fromtimestamp(ms // 1000, timezone.utc) if ms >= 0 else None
+    dt = datetime.fromtimestamp(ms // 1000, UTC) if ms >= 0 else None
     if dt is not None:
         assert text.startswith(dt.strftime("%Y-%m-%dT%H:%M:%S"))
     assert parse_rfc3339(text) == ms
