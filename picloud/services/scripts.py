@@ -12,7 +12,6 @@ return frozen records; they never raise for an unknown id.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -28,7 +27,6 @@ from picloud.errors import (
     InvalidInput,
     NotFound,
     PayloadTooLarge,
-    ScriptCompileError,
     VersionConflict,
 )
 from picloud.events.scripts import (
@@ -41,6 +39,7 @@ from picloud.events.scripts import (
 )
 from picloud.events.store import append, lock_app
 from picloud.events.types import Event, RecordedEvent
+from picloud.scripts.validation import SCRIPT_KINDS, validate_script
 from picloud.services.context import CommandContext
 from picloud.services.validation import is_uuid
 
@@ -135,39 +134,10 @@ def _record(row: Any) -> ScriptRecord:
 
 # ---------------------------------------------------------------- validation
 
-KINDS = ("endpoint", "module")
-
-#: v1.1.3: module names are what ``import "<name>"`` says.
-_MODULE_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,63}$")
-_ENDPOINT_NAME = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127}$")
-#: v1.1.3: module names that would be confused with the SDK's namespaces.
-RESERVED_MODULE_NAMES = frozenset(
-    [
-        "log",
-        "regex",
-        "random",
-        "time",
-        "json",
-        "base64",
-        "hex",
-        "url",
-        "kv",
-        "docs",
-        "dead_letters",
-        "http",
-        "files",
-        "pubsub",
-        "secrets",
-        "email",
-        "users",
-        "queue",
-    ]
-)
-
 
 def check_kind(kind: str) -> str:
-    """``endpoint`` or ``module``."""
-    if kind not in KINDS:
+    """``endpoint`` or ``module`` (400 ``invalid_script_kind`` otherwise)."""
+    if kind not in SCRIPT_KINDS:
         raise InvalidInput(
             "kind: must be 'endpoint' or 'module'",
             code="invalid_script_kind",
@@ -177,48 +147,8 @@ def check_kind(kind: str) -> str:
 
 
 def validate_source(source: str, kind: str, name: str) -> list[str]:
-    """Check name and source for ``kind``; the distinct literal import paths, in order."""
-    from picloud.rhai._parser_base import start_pos
-    from picloud.rhai.errors import ErrorParsing
-    from picloud.rhai.nodes import ExprStmt, Import, Let
-    from picloud.rhai.parser import parse
-
-    if kind == "module":
-        if not _MODULE_NAME.match(name):
-            raise InvalidInput(
-                "name: a module's name must be a letter or _ then up to 63 letters, digits or _",
-                code="invalid_script_name",
-                details={"field": "name"},
-            )
-        if name in RESERVED_MODULE_NAMES:
-            raise InvalidInput(
-                f"name: {name!r} is reserved for the standard library",
-                code="reserved_module_name",
-                details={"field": "name"},
-            )
-    elif not _ENDPOINT_NAME.match(name):
-        raise InvalidInput(
-            "name: 1-128 letters, digits, '_', '.' or '-', not starting with '.' or '-'",
-            code="invalid_script_name",
-            details={"field": "name"},
-        )
-    try:
-        script = parse(source)
-    except ErrorParsing as exc:
-        raise ScriptCompileError(
-            exc.message,
-            details={"line": exc.pos.line, "column": exc.pos.column, "error": exc.parse_error},
-        ) from None
-    if kind == "module":
-        for stmt in script.statements:
-            if not (isinstance(stmt, Import) or (isinstance(stmt, Let) and stmt.constant)):
-                pos = start_pos(stmt.expr) if isinstance(stmt, ExprStmt) else stmt.pos
-                raise ScriptCompileError(
-                    "a module may only hold fn, const and import at top level",
-                    code="module_shape",
-                    details={"line": pos.line, "column": pos.column},
-                )
-    return list(dict.fromkeys(script.imports))
+    """Name, compilation and module shape (400 / 422); the distinct literal imports, in order."""
+    return validate_script(source, kind, name).imports
 
 
 # ---------------------------------------------------------------- read API (data plane)

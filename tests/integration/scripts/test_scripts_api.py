@@ -131,7 +131,8 @@ async def test_compile_error_is_422_with_line_and_column_and_writes_nothing(
         ("let x = 1;", 1, 1),
         ('const A = 1;\nprint("side effect");', 2, 1),
         ("fn f() { 1 }\n\nwhile true {}", 3, 1),
-        ("const A = 1;\n  A + 1", 2, 3),
+        ("const A = 1;\n  print(A)", 2, 3),
+        ("const A = foo();", 1, 11),
     ],
 )
 async def test_module_shape_only_fn_const_import_at_top_level(
