@@ -258,6 +258,8 @@ HELPERS: dict[str, Any] = {
     "_h_display": to_display,
     "_h_tname": type_name,
     "_h_race": _race,
+    "_h_grow": R.check_grow,
+    "_h_GROWN": frozenset((str, list, dict, bytearray)),
     "_h_mkfnptr": R.make_fnptr,
     "_h_callcall": R.call_call,
     "_h_callfp": R.call_fp,

@@ -99,11 +99,15 @@ class LIndex:
             self.parent.write(c, f"_h_idxset(st, {self.parent.read(c, p)}, {self.idx}, {code}, {self.p})", p)
             c.fx.indent -= 1
             return
-        if isinstance(self.parent, LVar) and self.parent.var is not None and not c.size_checks:
+        if isinstance(self.parent, LVar) and self.parent.var is not None:
             # A map held in a local: store in place; the helper handles everything else.
             cont = self.parent.read(c, p)
             v = c.atom(code)
-            c.emit(f"if type({cont}) is dict and type({self.idx}) is str: {cont}[{self.idx}] = {v}")
+            c.emit(f"if type({cont}) is dict and type({self.idx}) is str:")
+            c.emit(f"    {cont}[{self.idx}] = {v}")
+            if c.size_checks:
+                c.emit(f"    if len({cont}) > {int(c.options.max_map_size or 1 << 62)} or type({v}) in _h_GROWN: "
+                       f"_h_grow(st, {cont}, {v}, {self.p})")
             c.emit("else:")
             c.fx.indent += 1
             self.parent.write(c, f"_h_idxset(st, {cont}, {self.idx}, {v}, {self.p})", p)
@@ -141,10 +145,14 @@ class LProp:
             c.emit(f"raise _h_constassign({c.const(getattr(self.parent, 'name', 'this'))}, {self.p})")
             return
         k = c.const(self.name)
-        if isinstance(self.parent, LVar) and self.parent.var is not None and not c.size_checks:
+        if isinstance(self.parent, LVar) and self.parent.var is not None:
             cont = self.parent.read(c, p)
             v = c.atom(code)
-            c.emit(f"if type({cont}) is dict: {cont}[{k}] = {v}")
+            c.emit(f"if type({cont}) is dict:")
+            c.emit(f"    {cont}[{k}] = {v}")
+            if c.size_checks:
+                c.emit(f"    if len({cont}) > {int(c.options.max_map_size or 1 << 62)} or type({v}) in _h_GROWN: "
+                       f"_h_grow(st, {cont}, {v}, {self.p})")
             c.emit("else:")
             c.fx.indent += 1
             self.parent.write(c, f"_h_propset(st, {cont}, {k}, {v}, {self.p})", p)

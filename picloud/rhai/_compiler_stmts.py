@@ -53,6 +53,8 @@ class StmtCompiler:
             self.emit_dest(dest, "None") if dest is not None else self.emit("pass")
             return
         last = len(stmts) - 1
+        # One operation-count update per block (not per statement) keeps limit checks cheap.
+        self.ops(sum(self.count(x) for x in stmts))
         rest_stack = self.__dict__.setdefault("_rest", [])
         for i, s in enumerate(stmts):
             rest_stack.append((stmts, i))
@@ -62,8 +64,7 @@ class StmtCompiler:
                 rest_stack.pop()
 
     def stmt(self, s: N.Stmt, dest: str | None) -> None:
-        """Compile one statement."""
-        self.ops(self.count(s))
+        """Compile one statement (its operations were counted by the enclosing block)."""
         if isinstance(s, N.ExprStmt):
             self.expr_into(s.expr, dest)
             return
@@ -95,8 +96,6 @@ class StmtCompiler:
             code = self.expr(s.value)
             if is_lvalue(s.value) and not self.static_int(s.value):
                 code = self.copy_code(code)
-        if self.size_checks and s.value is not None and not isinstance(s.value, (N.IntLit, N.FloatLit, N.BoolLit)):
-            code = f"_h_size(st, {code}, {p})"
         if not self.options.allow_shadowing and self.fx.kind == "main" and self.lookup(s.name) is None:
             self.emit(f"if _h_sfind(st, {self.const(s.name)}): raise _h_E.ErrorVariableExists("
                       f"'Variable already defined', {p})")
@@ -159,8 +158,6 @@ class StmtCompiler:
         target = s.target
         if s.op == "=":
             code = self.value_of(s.value)
-            if self.size_checks:
-                code = f"_h_size(st, {code}, {p})"
             lv = self.lvalue(target)
             lv.write(self, code, p)
             return
@@ -173,10 +170,15 @@ class StmtCompiler:
         lnode = target if isinstance(target, N.Variable) else None
         code = self.arith(op, cur, rhs, p, assign=op in ("+", "-"), rhs_node=s.value, lhs_node=lnode)
         var = getattr(lv, "var", None)
-        if (op == "+" and var is not None and not var.shared and not var.const and not var.is_int
-                and not self.size_checks):
+        if op == "+" and var is not None and not var.shared and not var.const and not var.is_int:
             # In-place `s += t` on a local string lets CPython grow it without copying.
-            self.emit(f"if type({cur}) is str is type({rhs}): {cur} += {rhs}")
+            self.emit(f"if type({cur}) is str is type({rhs}):")
+            self.emit(f"    {cur} += {rhs}")
+            ms = self.options.max_string_size
+            if ms:
+                # ASCII strings know their byte length in O(1); others are measured.
+                self.emit(f"    if len({cur}) > {int(ms) // 4} and (len({cur}) > {int(ms)} or not {cur}.isascii()): "
+                          f"_h_size(st, {cur}, {p})")
             self.emit("else:")
             self.fx.indent += 1
             lv.write(self, code, p)
