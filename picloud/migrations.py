@@ -7,6 +7,12 @@ file): the database no longer matches what the file says, and silently skipping
 or re-running it would hide that. Every process runs :func:`migrate` at start,
 so concurrent starters serialize on a session advisory lock; the second one
 finds nothing left to do.
+
+A migration whose first line is ``-- picloud:no-transaction`` runs outside a
+transaction (for ``CREATE INDEX CONCURRENTLY`` and the like). PostgreSQL runs a
+multi-statement string as one implicit transaction, so such a file holds a
+single statement; make it idempotent (``IF NOT EXISTS``), because a crash
+between running it and recording it runs it again.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 LOCK_KEY = 0x7069636C6F7564  # ASCII "picloud"
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9][a-z0-9_]*)\.sql$")
+_NO_TRANSACTION = "-- picloud:no-transaction"
 
 _CREATE_TABLE = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -49,6 +56,7 @@ class Migration:
     path: Path
     sql: str
     checksum: str
+    transactional: bool = True
 
     @property
     def filename(self) -> str:
@@ -75,12 +83,14 @@ def discover(directory: Path | None = None) -> list[Migration]:
                 f"{path.name}: version {version:04d} is also used by {found[version].filename}",
                 details={"file": path.name},
             )
+        sql = text.decode("utf-8")
         found[version] = Migration(
             version=version,
             name=match.group(2),
             path=path,
-            sql=text.decode("utf-8"),
+            sql=sql,
             checksum=hashlib.sha256(text).hexdigest(),
+            transactional=sql.lstrip().partition("\n")[0].strip() != _NO_TRANSACTION,
         )
     return [found[v] for v in sorted(found)]
 
@@ -139,16 +149,16 @@ async def _migrate(conn: asyncpg.Connection, migrations: list[Migration]) -> lis
         for migration in migrations:
             if migration.version in done:
                 continue
+            record = "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)"
+            args = (migration.version, migration.name, migration.checksum)
             try:
-                async with conn.transaction():
+                if migration.transactional:
+                    async with conn.transaction():
+                        await conn.execute(migration.sql)
+                        await conn.execute(record, *args)
+                else:
                     await conn.execute(migration.sql)
-                    await conn.execute(
-                        "INSERT INTO schema_migrations (version, name, checksum)"
-                        " VALUES ($1, $2, $3)",
-                        migration.version,
-                        migration.name,
-                        migration.checksum,
-                    )
+                    await conn.execute(record, *args)
             except asyncpg.PostgresError as exc:
                 raise MigrationError(
                     f"{migration.filename} failed: {exc}", details={"file": migration.filename}

@@ -122,6 +122,26 @@ async def test_a_failing_migration_is_rolled_back_and_named(
         await conn.close()
 
 
+async def test_a_no_transaction_migration_can_build_an_index_concurrently(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    migrations = _write(
+        tmp_path / "m",
+        {
+            "0001_t.sql": "CREATE TABLE t (v int);",
+            "0002_idx.sql": "-- picloud:no-transaction\n"
+            "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_v_idx ON t (v);\n",
+        },
+    )
+    assert [m.transactional for m in discover(migrations)] == [True, False]
+    assert await migrate(empty_database_url, migrations) == ["0001_t.sql", "0002_idx.sql"]
+    conn = await asyncpg.connect(empty_database_url)
+    try:
+        assert await conn.fetchval("SELECT to_regclass('t_v_idx')") is not None
+    finally:
+        await conn.close()
+
+
 @pytest.mark.parametrize(
     "files, fragment",
     [
