@@ -93,6 +93,12 @@ async def append(
         notify: NOTIFY ``picloud_events`` inside the transaction (costly, see
             the module docstring; prefer :func:`notify_committed` after commit).
 
+    The app's append lock is held from here to COMMIT, so keep the rest of
+    the transaction short. Take no row locks (``FOR UPDATE``, UPDATEs of shared
+    rows) before appending unless :func:`lock_app` was called first, or two
+    commands can deadlock (PostgreSQL then aborts one); likewise append to one
+    app per transaction.
+
     Raises:
         VersionConflict: the stream is not at ``expected_version`` (nothing is
             written; the transaction stays usable).
