@@ -110,9 +110,13 @@ def method_call(c: Any, n: N.MethodCall) -> str:
     const = "True" if lv is not None and lv.const else "False"
     fast = None
     if script is None and not n.safe:
-        if n.name == "push" and len(rest) == 1 and lv is not None and lv.local and not lv.const and not c.size_checks:
+        if n.name == "push" and len(rest) == 1 and lv is not None and lv.local and not lv.const:
             rest = [c.atom(x) for x in rest]
             fast = f"if type({recv}) is list: {recv}.append({rest[0]}); {r} = None"
+            if c.size_checks:
+                ma = int(c.options.max_array_size or 1 << 62)
+                fast += (f"; _h_grow(st, {recv}, {rest[0]}, {p}) "
+                         f"if len({recv}) > {ma} or type({rest[0]}) in _h_GROWN else None")
         elif n.name == "call":
             rest = [c.atom(x) for x in rest]
             args = "".join(", " + x for x in rest)

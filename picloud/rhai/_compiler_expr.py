@@ -277,14 +277,16 @@ class ExprCompiler:
     def x_ArrayLit(self, n: N.ArrayLit) -> str:
         items = self.seq(n.items, copy=True)
         code = f"[{', '.join(items)}]"
-        if self.size_checks:
+        scalars = (N.IntLit, N.FloatLit, N.BoolLit, N.CharLit, N.UnitLit, N.StringLit)
+        if self.size_checks and not all(isinstance(x, scalars) for x in n.items):
             code = f"_h_size(st, {code}, {self.pos(n)})"
         return code
 
     def x_MapLit(self, n: N.MapLit) -> str:
         vals = self.seq([v for _, v in n.entries], copy=True)
         code = "{" + ", ".join(f"{self.const(k)}: {v}" for (k, _), v in zip(n.entries, vals)) + "}"
-        if self.size_checks:
+        scalars = (N.IntLit, N.FloatLit, N.BoolLit, N.CharLit, N.UnitLit, N.StringLit)
+        if self.size_checks and not all(isinstance(x, scalars) for _, x in n.entries):
             code = f"_h_size(st, {code}, {self.pos(n)})"
         return code
 

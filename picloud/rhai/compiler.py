@@ -150,10 +150,22 @@ class Compiler(StmtCompiler, ExprCompiler):
         self.fx.lines.insert(at, "    " * self.fx.indent + line)
 
     def ops(self, n: int) -> None:
-        """Count ``n`` operations (only when limits are compiled in)."""
-        if self.checks and n > 0:
-            self.emit(f"st.ops += {int(n)}")
-            self.emit("if st.ops > st.lim: st.over_budget()")
+        """Count ``n`` operations (only when limits are compiled in).
+
+        Back-to-back counts with nothing in between are merged into one update.
+        """
+        if not (self.checks and n > 0):
+            return
+        fx = self.fx
+        prev = getattr(fx, "last_ops", None)
+        if prev is not None and prev[0] == len(fx.lines) and prev[1] == fx.indent:
+            total = prev[2] + int(n)
+            fx.lines[-2] = "    " * fx.indent + f"st.ops += {total}"
+            fx.last_ops = (len(fx.lines), fx.indent, total)
+            return
+        self.emit(f"st.ops += {int(n)}")
+        self.emit("if st.ops > st.lim: st.over_budget()")
+        fx.last_ops = (len(fx.lines), fx.indent, int(n))
 
     # ------------------------------------------------------------------ scopes
 
