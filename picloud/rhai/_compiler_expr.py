@@ -286,7 +286,8 @@ class ExprCompiler:
         vals = self.seq([v for _, v in n.entries], copy=True)
         code = "{" + ", ".join(f"{self.const(k)}: {v}" for (k, _), v in zip(n.entries, vals)) + "}"
         scalars = (N.IntLit, N.FloatLit, N.BoolLit, N.CharLit, N.UnitLit, N.StringLit)
-        if self.size_checks and not all(isinstance(x, scalars) for _, x in n.entries):
+        if self.size_checks and not all(isinstance(x, scalars) or self.static_int(x) or self.static_float(x)
+                                        for _, x in n.entries):
             code = f"_h_size(st, {code}, {self.pos(n)})"
         return code
 

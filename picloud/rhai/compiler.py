@@ -247,12 +247,12 @@ class Compiler(StmtCompiler, ExprCompiler):
         mv = self.options.max_variables
         if mv and len(f.params) > mv:
             self.emit(f"raise _h_E.ErrorTooManyVariables('Too many variables', {p})")
-        self.ops(1)
         for v in params:
             if v.shared:
                 self.emit(f"{v.py} = _h_Shared({v.py})")
         self.emit("try:")
         self.fx.indent += 1
+        self.ops(1)
         self.block_stmts(f.body.statements, "ret")
         self.fx.indent -= 1
         self.emit("except (_h_RhaiError, RecursionError) as _e:")
