@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +50,8 @@ ROUTE_TABLE_CACHE_SIZE = 1024
 #: Extra seconds the loop waits past the script budget before answering 504
 #: itself (a host call stuck beyond the interpreter's own deadline check).
 HARD_TIMEOUT_GRACE = 1.0
+#: Seconds between forced GIL hand-offs (Python's default is 0.005).
+SWITCH_INTERVAL = 0.001
 
 _DB_ERRORS = (
     OSError,
@@ -98,6 +101,11 @@ class DataPlane:
         self.timeout = settings.script_timeout_ms / 1000.0
         self.max_body = settings.max_request_body_bytes
         self._bridge: SdkBridge | None = None
+        # A script spinning on a pool thread holds the GIL until the interpreter
+        # forces a switch; a shorter interval bounds how long the event loop
+        # (and so /healthz and every other request) waits for it.
+        if sys.getswitchinterval() > SWITCH_INTERVAL:
+            sys.setswitchinterval(SWITCH_INTERVAL)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":

@@ -7,10 +7,17 @@ app author would, and app routes are called through HTTP by Host or by the
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -140,3 +147,89 @@ def error_of(response: Any) -> dict[str, Any]:
     assert set(body) == {"error"}, body
     assert {"code", "message"} <= set(body["error"]), body
     return dict(body["error"])
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that makes ``Settings.from_env()`` equal ``settings``."""
+    from picloud.settings import ENV_VARS
+
+    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS.values()}
+    for field, var in ENV_VARS.items():
+        value = getattr(settings, field)
+        if value is not None:
+            env[var] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serve_process(settings: Settings) -> Iterator[str]:
+    """The API served by uvicorn in a child process on a loopback port; yields its base URL."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "picloud.api.asgi:app_from_env",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=settings_env(settings),
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the server exited with {proc.returncode}")
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not start within 60 s")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def live_url(dp_settings: Settings) -> Iterator[str]:
+    """Base URL of the app served in its own process over loopback (for concurrency tests)."""
+    with serve_process(dp_settings) as url:
+        yield url
+
+
+@pytest.fixture
+async def live(live_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the live server."""
+    async with httpx.AsyncClient(base_url=live_url, timeout=30) as c:
+        yield c
+
+
+@pytest.fixture
+async def live_deploy(live: httpx.AsyncClient) -> Deployer:
+    """The deployer against the live server, as the instance admin."""
+    r = await live.post(
+        "/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+    )
+    assert r.status_code == 200, r.text
+    return Deployer(live, {"Authorization": f"Bearer {r.json()['token']}"})  # type: ignore[arg-type]
