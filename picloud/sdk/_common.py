@@ -14,12 +14,13 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
-from picloud.rhai.errors import ErrorRuntime, RhaiError
-from picloud.rhai.values import type_name
+from picloud.rhai.errors import ErrorDataTooLarge, ErrorRuntime, RhaiError
+from picloud.rhai.values import data_size, type_name
 
 __all__ = [
     "SdkError",
     "fail",
+    "limit_sizes",
     "namespace",
     "want_bool",
     "want_bytes",
@@ -112,6 +113,44 @@ def _wrap(prefix: str, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     call.__name__ = f"{prefix}::{name}"
     call.__doc__ = fn.__doc__
     return call
+
+
+def limit_sizes(
+    members: Mapping[str, Callable[..., Any]], sizes: tuple[int, int, int]
+) -> dict[str, Callable[..., Any]]:
+    """Check results against the engine's ``(string, array, map)`` limits (0 = unlimited).
+
+    The interpreter checks what native functions return, but not what a static
+    module's host functions return, so a result that would be too large for the
+    script to build itself is refused here, the way Rhai refuses it.
+    """
+    max_string, max_array, max_map = sizes
+    if not any(sizes):
+        return dict(members)
+
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any) -> Any:
+            result = fn(*args)
+            if type(result) in _SIZED:
+                arrays, maps, chars = data_size(result)
+                if max_string and chars > max_string:
+                    raise ErrorDataTooLarge("Length of string too large", name="Length of string")
+                if max_array and arrays > max_array:
+                    raise ErrorDataTooLarge("Size of array too large", name="Size of array")
+                if max_map and maps > max_map:
+                    raise ErrorDataTooLarge(
+                        "Size of object map too large", name="Size of object map"
+                    )
+            return result
+
+        call.__name__ = getattr(fn, "__name__", "call")
+        call.__doc__ = fn.__doc__
+        return call
+
+    return {name: wrap(fn) for name, fn in members.items()}
+
+
+_SIZED = frozenset({str, list, dict, bytearray})
 
 
 def namespace(

@@ -25,13 +25,22 @@ import regex as _rx  # type: ignore[import-untyped]
 
 from picloud.sdk._common import fail, namespace, want_str
 
-__all__ = ["DEFAULT_TIMEOUT", "MAX_EXPANDED_ATOMS", "MAX_PATTERN_CHARS", "regex_members"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "MAX_EXPANDED_ATOMS",
+    "MAX_OUTPUT_CHARS",
+    "MAX_PATTERN_CHARS",
+    "expanded_size",
+    "regex_members",
+]
 
 _P = "regex"
 #: Longest pattern accepted, in characters.
 MAX_PATTERN_CHARS = 1000
 #: Largest program a pattern may expand to through counted repetitions.
 MAX_EXPANDED_ATOMS = 10_000
+#: Longest ``replace`` result when the engine sets no string limit.
+MAX_OUTPUT_CHARS = 16 * 1024 * 1024
 #: Seconds one match operation may run (the package checks it while backtracking).
 DEFAULT_TIMEOUT = 0.04
 
@@ -194,11 +203,16 @@ def _group(m: Any, name: str) -> str:
     return value or ""
 
 
-class _Ops:
-    """The ``regex::`` functions, bound to a matching timeout."""
+class _TooLarge(Exception):
+    """A replacement outgrew its budget (internal; becomes a ``regex:`` error)."""
 
-    def __init__(self, timeout: float) -> None:
+
+class _Ops:
+    """The ``regex::`` functions, bound to a matching timeout and an output budget."""
+
+    def __init__(self, timeout: float, max_output_chars: int) -> None:
         self.timeout = timeout
+        self.max_output_chars = max_output_chars
 
     def _args(self, fn: str, pattern: Any, text: Any) -> tuple[Any, str]:
         compiled = _compile(want_str(_P, fn, pattern, "a pattern string"))
@@ -258,20 +272,23 @@ class _Ops:
     def _replace(self, fn: str, pattern: Any, text: Any, repl: Any, count: int) -> str:
         rx, s = self._args(fn, pattern, text)
         template = want_str(_P, fn, repl, "a replacement string")
-        if "$" not in template:
-            return str(
-                self._run(
-                    fn, lambda: rx.sub(lambda _m: template, s, count=count, timeout=self.timeout)
-                )
-            )
-        return str(
-            self._run(
-                fn,
-                lambda: rx.sub(
-                    lambda m: _expand(template, m), s, count=count, timeout=self.timeout
-                ),
-            )
-        )
+        expand = "$" in template
+        # An empty pattern matches between every character: a long replacement could
+        # otherwise multiply the text's size before any size check sees the result.
+        budget = [self.max_output_chars - len(s)]
+
+        def replacement(m: Any) -> str:
+            piece = _expand(template, m) if expand else template
+            budget[0] -= len(piece)
+            if budget[0] < 0:
+                raise _TooLarge
+            return piece
+
+        try:
+            out = self._run(fn, lambda: rx.sub(replacement, s, count=count, timeout=self.timeout))
+        except _TooLarge:
+            fail(_P, f"{fn}: result would be longer than {self.max_output_chars} characters")
+        return str(out)
 
     def split(self, pattern: Any, text: Any) -> list[str]:
         """``regex::split(pattern, text)``: the pieces between matches (groups are not included)."""
@@ -292,9 +309,11 @@ class _Ops:
         return list(self._run("split", pieces))
 
 
-def regex_members(timeout: float = DEFAULT_TIMEOUT) -> dict[str, Callable[..., Any]]:
-    """The ``regex::`` namespace with ``timeout`` seconds per match operation."""
-    ops = _Ops(timeout)
+def regex_members(
+    timeout: float = DEFAULT_TIMEOUT, *, max_output_chars: int | None = None
+) -> dict[str, Callable[..., Any]]:
+    """The ``regex::`` namespace: ``timeout`` seconds per match, replacements capped in length."""
+    ops = _Ops(timeout, max_output_chars or MAX_OUTPUT_CHARS)
     names = (
         "is_match",
         "find",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from picloud.rhai.engine import Engine
+from picloud.sdk._common import limit_sizes
 from picloud.sdk.encoding import base64_members, hex_members
 from picloud.sdk.json import json_members
 from picloud.sdk.log import LogSink, ScriptLogs, log_members
@@ -30,12 +31,18 @@ def install_stdlib(
     sink: LogSink = log_sink if log_sink is not None else ScriptLogs()
     if regex_timeout <= 0:
         raise ValueError("regex_timeout must be > 0")
-    engine.register_static_module("log", log_members(sink))
-    engine.register_static_module("json", json_members())
-    engine.register_static_module("time", time_members())
-    engine.register_static_module("regex", regex_members(regex_timeout))
-    engine.register_static_module("random", random_members())
-    engine.register_static_module("base64", base64_members())
-    engine.register_static_module("hex", hex_members())
-    engine.register_static_module("url", url_members())
+    opts = engine.options
+    sizes = (opts.max_string_size, opts.max_array_size, opts.max_map_size)
+    namespaces = {
+        "log": log_members(sink),
+        "json": json_members(),
+        "time": time_members(),
+        "regex": regex_members(regex_timeout, max_output_chars=opts.max_string_size or None),
+        "random": random_members(),
+        "base64": base64_members(),
+        "hex": hex_members(),
+        "url": url_members(),
+    }
+    for name, members in namespaces.items():
+        engine.register_static_module(name, limit_sizes(members, sizes))
     return sink
