@@ -7,8 +7,9 @@ Patterns use the syntax of the ``regex`` PyPI package (a superset of Python's
 * counted repetitions may expand it to at most ``MAX_EXPANDED_ATOMS`` atoms
   (``(a{1000}){1000}`` compiles into a million-character program, and compiling
   cannot be interrupted);
-* every match operation runs with the engine's ``timeout=`` (catastrophic
-  backtracking ends with ``regex: … timed out``).
+* every match operation runs with the package's ``timeout=`` (catastrophic
+  backtracking ends with ``regex: … timed out``) and ``concurrent=True``, which
+  releases the GIL while matching so the server's event loop keeps answering.
 
 Replacement strings use ``$1``, ``${1}``, ``$name``, ``${name}`` and ``$$`` (as
 Rust's regex crate does); a group that did not take part becomes ``""``.
@@ -227,12 +228,16 @@ class _Ops:
     def is_match(self, pattern: Any, text: Any) -> bool:
         """``regex::is_match(pattern, text)``: whether the pattern matches anywhere."""
         rx, s = self._args("is_match", pattern, text)
-        return bool(self._run("is_match", lambda: rx.search(s, timeout=self.timeout) is not None))
+        return bool(
+            self._run(
+                "is_match", lambda: rx.search(s, timeout=self.timeout, concurrent=True) is not None
+            )
+        )
 
     def find(self, pattern: Any, text: Any) -> Any:
         """``regex::find(pattern, text)``: the first match's text, or ``()``."""
         rx, s = self._args("find", pattern, text)
-        m = self._run("find", lambda: rx.search(s, timeout=self.timeout))
+        m = self._run("find", lambda: rx.search(s, timeout=self.timeout, concurrent=True))
         return None if m is None else m.group(0)
 
     def find_all(self, pattern: Any, text: Any) -> list[str]:
@@ -240,14 +245,15 @@ class _Ops:
         rx, s = self._args("find_all", pattern, text)
         return list(
             self._run(
-                "find_all", lambda: [m.group(0) for m in rx.finditer(s, timeout=self.timeout)]
+                "find_all",
+                lambda: [m.group(0) for m in rx.finditer(s, timeout=self.timeout, concurrent=True)],
             )
         )
 
     def captures(self, pattern: Any, text: Any) -> Any:
         """``regex::captures(pattern, text)``: ``[whole, group1, …]`` of the first match, or ``()``."""
         rx, s = self._args("captures", pattern, text)
-        m = self._run("captures", lambda: rx.search(s, timeout=self.timeout))
+        m = self._run("captures", lambda: rx.search(s, timeout=self.timeout, concurrent=True))
         if m is None:
             return None
         return [m.group(0), *m.groups()]
@@ -255,7 +261,7 @@ class _Ops:
     def captures_named(self, pattern: Any, text: Any) -> Any:
         """``regex::captures_named(pattern, text)``: named groups of the first match as a map, or ``()``."""
         rx, s = self._args("captures_named", pattern, text)
-        m = self._run("captures_named", lambda: rx.search(s, timeout=self.timeout))
+        m = self._run("captures_named", lambda: rx.search(s, timeout=self.timeout, concurrent=True))
         if m is None:
             return None
         named = m.groupdict()
@@ -285,7 +291,10 @@ class _Ops:
             return piece
 
         try:
-            out = self._run(fn, lambda: rx.sub(replacement, s, count=count, timeout=self.timeout))
+            out = self._run(
+                fn,
+                lambda: rx.sub(replacement, s, count=count, timeout=self.timeout, concurrent=True),
+            )
         except _TooLarge:
             fail(_P, f"{fn}: result would be longer than {self.max_output_chars} characters")
         return str(out)
@@ -297,7 +306,7 @@ class _Ops:
         def pieces() -> list[str]:
             out: list[str] = []
             last = 0
-            for m in rx.finditer(s, timeout=self.timeout):
+            for m in rx.finditer(s, timeout=self.timeout, concurrent=True):
                 start, end = m.span()
                 if start == end == 0 or (start == end and start == len(s)):
                     continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -172,3 +173,32 @@ def test_the_largest_allowed_expansion_still_compiles_quickly(engine: Engine) ->
     start = time.monotonic()
     assert engine.eval(f'regex::is_match("(?:ab){{{MAX_EXPANDED_ATOMS // 2}}}", "ab")') is False
     assert time.monotonic() - start < 0.5
+
+
+def test_hostile_matching_does_not_starve_other_threads(engine: Engine) -> None:
+    # Given a worker thread running a script that keeps hitting a catastrophic pattern
+    stop = threading.Event()
+    scope = Scope().push("t", "a" * 60 + "b")
+    script = engine.compile(
+        'let n = 0; while n < 3 { try { regex::is_match("(a|aa)+$", t); } catch { } n += 1; } n'
+    )
+
+    def burn() -> None:
+        while not stop.is_set():
+            engine.eval_ast(script, scope)
+
+    worker = threading.Thread(target=burn)
+    worker.start()
+    try:
+        # When this thread (standing in for the event loop) sleeps 1 ms at a time
+        waits = []
+        for _ in range(40):
+            start = time.monotonic()
+            time.sleep(0.001)
+            waits.append(time.monotonic() - start)
+    finally:
+        stop.set()
+        worker.join()
+    # Then it wakes promptly: matching releases the GIL instead of holding it for the timeout
+    waits.sort()
+    assert waits[len(waits) // 2] < 0.02, waits
