@@ -13,13 +13,14 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 import msgspec
 
 from picloud.db import connect
-from picloud.errors import InvalidInput, NotFound
+from picloud.errors import DependencyUnavailable, InvalidInput, NotFound, PicloudError
 from picloud.events.store import read_all, read_app
 from picloud.events.types import RecordedEvent
 from picloud.migrations import migrate
@@ -69,7 +70,10 @@ async def _database(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
         services = EmbeddedServices(settings.data_dir, postgres=True, redis=False).start()
         settings = services.apply(settings)
     try:
-        conn = await connect(settings)
+        try:
+            conn = await connect(settings, timeout=10)
+        except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+            raise DependencyUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
         try:
             yield conn
         finally:
@@ -79,10 +83,18 @@ async def _database(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
             services.stop()
 
 
-def _run(main: Callable[[asyncpg.Connection], Awaitable[int]]) -> int:
+def _run(main: Callable[[asyncpg.Connection], Awaitable[int]], *, migrated: bool = True) -> int:
+    """Run ``main`` on a connection; like every process, migrate first unless told not to."""
+
     async def runner() -> int:
         async with _database(get_settings()) as conn:
-            return await main(conn)
+            try:
+                if migrated:
+                    await migrate(conn)
+                return await main(conn)
+            except asyncpg.PostgresError as exc:
+                # A CLI prints "error[code]: message", never a traceback.
+                raise PicloudError(f"database error: {exc}", code="database_error") from exc
 
     return asyncio.run(runner())
 
@@ -99,7 +111,7 @@ def _migrate(args: argparse.Namespace) -> int:
             print("database is up to date")
         return 0
 
-    return _run(main)
+    return _run(main, migrated=False)
 
 
 # -- picloud events list -----------------------------------------------------
@@ -226,6 +238,8 @@ def _rebuild(args: argparse.Namespace) -> int:
                 verify=args.verify,
                 keep=args.keep,
                 apply=args.apply,
+                until=args.until_position,
+                as_of=args.as_of,
                 sample_size=args.sample,
                 progress=progress,
             )
@@ -265,6 +279,17 @@ def _rebuild(args: argparse.Namespace) -> int:
     return _run(main)
 
 
+def _timestamp(text: str) -> datetime:
+    """An ISO 8601 timestamp with a UTC offset (``Z`` allowed)."""
+    try:
+        value = datetime.fromisoformat(text)  # 3.11 accepts a trailing "Z"
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 timestamp: {text!r}") from None
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} needs a UTC offset, e.g. 2026-01-01T00:00Z")
+    return value
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``migrate``, ``events`` and ``projections`` to the ``picloud`` command."""
     p = subparsers.add_parser("migrate", help="apply pending database migrations")
@@ -293,6 +318,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--apply",
         action="store_true",
         help="replace the live tables with the replay (blocks appends while it runs)",
+    )
+    rb.add_argument(
+        "--until-position",
+        type=int,
+        metavar="P",
+        help="replay only up to position P into a kept shadow schema (state as of P)",
+    )
+    rb.add_argument(
+        "--as-of",
+        type=_timestamp,
+        metavar="TIME",
+        help="replay only events recorded at or before TIME (ISO 8601, with offset)",
     )
     rb.add_argument("--sample", type=int, default=10, help="differing rows shown per table")
     rb.set_defaults(handler=_rebuild)

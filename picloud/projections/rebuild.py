@@ -12,6 +12,11 @@ appends (``LOCK TABLE events IN EXCLUSIVE MODE``; reads go on), then replaces
 each live table's rows with the shadow's, parents first, in the same
 transaction. Appends wait for the whole run, so it is a maintenance step.
 
+``until`` / ``as_of`` replay only a prefix of the log (events at or before a
+position, or recorded at or before a time) into a kept shadow schema: the
+state as of that point, for audit. Within an app both are prefixes in commit
+order, because appends of one app are serial.
+
 Replay correctness rests on the append path: within an app, appends (and
 their inline projections) run one after another in position order, so
 applying events in position order reproduces what the live path did.
@@ -22,11 +27,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-from picloud.errors import PicloudError
+from picloud.errors import InvalidInput, PicloudError
 from picloud.events.codec import ROW_COLUMNS, decode_row
 from picloud.projections.base import (
     Projection,
@@ -101,6 +107,8 @@ async def rebuild(
     verify: bool = True,
     keep: bool = False,
     apply: bool = False,
+    until: int | None = None,
+    as_of: datetime | None = None,
     projections: Sequence[Projection] | None = None,
     sample_size: int = 10,
     batch_size: int = 2000,
@@ -113,8 +121,12 @@ async def rebuild(
         keep: commit the shadow schema (named in the report) instead of dropping it.
         apply: replace the live tables' rows with the replay's (blocks appends
             meanwhile); ``tables`` then describes the differences repaired.
+        until: replay only events with ``position <= until``.
+        as_of: replay only events with ``recorded_at <= as_of`` (timezone-aware).
 
     Raises:
+        InvalidInput: ``until``/``as_of`` combined with ``verify`` or ``apply``
+            (a partial replay cannot match the live tables).
         PicloudError: ``rebuild_in_transaction`` if ``conn`` is already in a
             transaction; ``projection_table_missing`` if a projection names a
             table that does not exist.
@@ -123,6 +135,15 @@ async def rebuild(
         raise PicloudError(
             "rebuild() needs a connection outside any transaction", code="rebuild_in_transaction"
         )
+    partial = until is not None or as_of is not None
+    if partial and (verify or apply):
+        raise InvalidInput(
+            "a rebuild up to a position or time cannot be verified or applied",
+            code="invalid_rebuild_options",
+        )
+    if as_of is not None and as_of.tzinfo is None:
+        raise InvalidInput("as_of must be timezone-aware", code="invalid_rebuild_options")
+    window = _Window(until, as_of)
     chosen = list(all_projections() if projections is None else projections)
     names = {p.name for p in chosen}
     shadow = f"picloud_shadow_{uuid.uuid4().hex[:10]}"
@@ -137,7 +158,9 @@ async def rebuild(
         # The first query fixes the snapshot: the events and the live rows we
         # compare against are exactly those of transactions committed by now.
         bound = await conn.fetchrow(
-            "SELECT coalesce(max(position), 0) AS last, count(*) AS n FROM events"
+            f"SELECT coalesce(max(position), 0) AS last, count(*) AS n FROM events"
+            f" WHERE {window.sql(1)}",
+            *window.args,
         )
         last, total = int(bound["last"]), int(bound["n"])
         tables = _iter_tables(chosen)
@@ -153,7 +176,7 @@ async def rebuild(
                 f"CREATE TABLE {table_ref(shadow, table)}"
                 f" (LIKE {table_ref('public', table)} INCLUDING ALL)"
             )
-        replayed = await _replay(conn, shadow, names, chosen, total, batch_size, progress)
+        replayed = await _replay(conn, shadow, names, chosen, total, batch_size, progress, window)
         diffs = [await _compare(conn, shadow, t, sample_size) for t in tables] if verify else []
         if apply:
             await _swap(conn, shadow, tables)
@@ -162,7 +185,7 @@ async def rebuild(
     except BaseException:
         await tr.rollback()
         raise
-    if keep or apply:
+    if keep or apply or partial:
         await tr.commit()
     else:
         await tr.rollback()
@@ -172,10 +195,30 @@ async def rebuild(
         last_position=last,
         projections=[p.name for p in chosen],
         verified=verify,
-        kept=keep,
+        kept=keep or partial,
         applied=apply,
         tables=diffs,
     )
+
+
+@dataclass(frozen=True)
+class _Window:
+    """Which events a replay covers: all, or those up to a position and/or time."""
+
+    until: int | None
+    as_of: datetime | None
+
+    @property
+    def args(self) -> tuple[Any, ...]:
+        """Query arguments for :meth:`sql`."""
+        return (self.until, self.as_of)
+
+    def sql(self, first: int) -> str:
+        """The WHERE condition, with parameters numbered from ``first``."""
+        return (
+            f"(${first}::bigint IS NULL OR position <= ${first})"
+            f" AND (${first + 1}::timestamptz IS NULL OR recorded_at <= ${first + 1})"
+        )
 
 
 async def _replay(
@@ -186,8 +229,9 @@ async def _replay(
     total: int,
     batch_size: int,
     progress: Progress | None,
+    window: _Window,
 ) -> int:
-    """Apply every event in position order; returns how many were read."""
+    """Apply every event in the window in position order; returns how many were read."""
     handlers: dict[str, list[Projection]] = {}
 
     def handlers_for(event_type: str) -> list[Projection]:
@@ -202,9 +246,11 @@ async def _replay(
         progress(0, total)
     while True:
         rows = await conn.fetch(
-            f"SELECT {ROW_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2",
+            f"SELECT {ROW_COLUMNS} FROM events WHERE position > $1 AND {window.sql(3)}"
+            " ORDER BY position LIMIT $2",
             after,
             batch_size,
+            *window.args,
         )
         if not rows:
             break

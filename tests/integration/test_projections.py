@@ -6,12 +6,14 @@ import asyncio
 import random
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 
 import asyncpg
 import pytest
 
 from picloud.cli import main as cli_main
 from picloud.cli.db import load_projections
+from picloud.errors import InvalidInput
 from picloud.events import Event, EventMeta, RecordedEvent, append
 from picloud.projections import (
     BaseProjection,
@@ -334,3 +336,36 @@ async def test_rebuild_apply_repairs_live_tables_while_appends_wait(
         )
         == 0
     )
+
+
+async def test_rebuild_until_a_position_or_time_shows_the_state_as_of_then(
+    conn: asyncpg.Connection, counters: CountersProjection, counter_tables: None
+) -> None:
+    # Given three appends to one counter
+    app = str(uuid.uuid4())
+    recorded = []
+    for by in (1, 10, 100):
+        async with conn.transaction():
+            recorded += await append(
+                conn, "c", None, [Incremented(name="a", by=by)], META, app_id=app
+            )
+    # When rebuilding up to the second event, by position and by time
+    by_position = await rebuild(
+        conn, verify=False, until=recorded[1].position, projections=[counters]
+    )
+    by_time = await rebuild(
+        conn, verify=False, as_of=recorded[1].recorded_at, projections=[counters]
+    )
+    # Then each kept shadow schema holds the state as of then
+    for report in (by_position, by_time):
+        assert report.kept and report.events_replayed == 2
+        assert report.last_position == recorded[1].position
+        shadow = table_ref(report.shadow_schema, "test_counters")
+        assert await conn.fetchval(f"SELECT value FROM {shadow}") == 11
+    # And a partial replay cannot be verified or applied
+    for options in ({"verify": True}, {"verify": False, "apply": True}):
+        with pytest.raises(InvalidInput) as info:
+            await rebuild(conn, until=1, projections=[counters], **options)  # type: ignore[arg-type]
+        assert info.value.code == "invalid_rebuild_options"
+    with pytest.raises(InvalidInput):
+        await rebuild(conn, verify=False, as_of=datetime(2026, 1, 1), projections=[counters])
