@@ -93,12 +93,18 @@ def main(argv: list[str] | None = None) -> int:
         name = rhai.stem
         if args.names and name not in args.names:
             continue
-        ours, cpy, _, same = time_pair(engine, rhai.read_text(encoding="utf-8"), rhai.with_suffix(".py"), args.runs)
+        ours, cpy, _, same = time_pair(
+            engine, rhai.read_text(encoding="utf-8"), rhai.with_suffix(".py"), args.runs
+        )
         rows.append((name, ours, cpy, ours / cpy, rust.get(name, float("nan")), same))
-    print(f"{'benchmark':<15} {'ours ms':>9} {'CPython ms':>11} {'our ratio':>10} {'Rust ratio':>11}  verdict")
+    print(
+        f"{'benchmark':<15} {'ours ms':>9} {'CPython ms':>11} {'our ratio':>10} {'Rust ratio':>11}  verdict"
+    )
     for name, ours, cpy, ratio, rr, same in rows:
         verdict = "faster than Rust" if ratio < rr else "slower than Rust"
-        print(f"{name:<15} {ours:>9.1f} {cpy:>11.1f} {ratio:>10.2f} {rr:>11.2f}  {verdict} ({same})")
+        print(
+            f"{name:<15} {ours:>9.1f} {cpy:>11.1f} {ratio:>10.2f} {rr:>11.2f}  {verdict} ({same})"
+        )
     if rows:
         gm = math.exp(sum(math.log(r[3]) for r in rows) / len(rows))
         gr = math.exp(sum(math.log(r[4]) for r in rows) / len(rows))

@@ -27,9 +27,15 @@ def register(subparsers: Any) -> None:
     src = run.add_mutually_exclusive_group(required=True)
     src.add_argument("file", nargs="?", help="script file, or - for standard input")
     src.add_argument("-e", "--eval", dest="source", help="script source text")
-    run.add_argument("--bench", type=int, metavar="N", default=0, help="run N times and print ms per run")
-    run.add_argument("--max-operations", type=int, default=0, help="operation budget (0 = unlimited)")
-    run.add_argument("--timeout", type=float, default=0.0, help="wall-clock limit in seconds (0 = none)")
+    run.add_argument(
+        "--bench", type=int, metavar="N", default=0, help="run N times and print ms per run"
+    )
+    run.add_argument(
+        "--max-operations", type=int, default=0, help="operation budget (0 = unlimited)"
+    )
+    run.add_argument(
+        "--timeout", type=float, default=0.0, help="wall-clock limit in seconds (0 = none)"
+    )
     run.set_defaults(handler=run_command)
     p.set_defaults(handler=lambda args: (p.print_help(), 2)[1])
 
@@ -68,13 +74,19 @@ def run_command(args: argparse.Namespace) -> int:
                 t0 = time.perf_counter()
                 value = engine.eval_ast(ast)
                 times.append((time.perf_counter() - t0) * 1000)
-            print(f"{statistics.median(times):.3f} ms per run (median of {args.bench}, "
-                  f"min {min(times):.3f}, compile excluded)")
+            print(
+                f"{statistics.median(times):.3f} ms per run (median of {args.bench}, "
+                f"min {min(times):.3f}, compile excluded)"
+            )
         else:
             value = engine.eval_ast(ast)
     except RhaiError as e:
         print(f"ERROR {describe(e)}")
         return 1
-    print(json.dumps({"type": type_name(value), "value": to_display(value), "debug": to_debug(value)},
-                     ensure_ascii=False))
+    print(
+        json.dumps(
+            {"type": type_name(value), "value": to_display(value), "debug": to_debug(value)},
+            ensure_ascii=False,
+        )
+    )
     return 0

@@ -16,7 +16,19 @@ from picloud.rhai.sandbox import SandboxPolicy
 from picloud.rhai.values import Char, FnPtr, RhaiRange, Timestamp
 
 __all__ = [
-    "AST", "Engine", "Scope", "EngineOptions", "RhaiError", "ErrorParsing", "Position",
-    "ModuleResolver", "StaticResolver", "Module", "SandboxPolicy",
-    "Char", "FnPtr", "RhaiRange", "Timestamp",
+    "AST",
+    "Char",
+    "Engine",
+    "EngineOptions",
+    "ErrorParsing",
+    "FnPtr",
+    "Module",
+    "ModuleResolver",
+    "Position",
+    "RhaiError",
+    "RhaiRange",
+    "SandboxPolicy",
+    "Scope",
+    "StaticResolver",
+    "Timestamp",
 ]

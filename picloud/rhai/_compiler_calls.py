@@ -11,9 +11,12 @@ from picloud.rhai.values import FnPtr
 
 __all__ = ["fn_call", "method_call"]
 
+
 def _ident_ok(s: str) -> bool:
-    return bool(s) and (s[0].isascii() and (s[0].isalpha() or s[0] == "_")) and all(
-        ch.isascii() and (ch.isalnum() or ch == "_") for ch in s
+    return (
+        bool(s)
+        and (s[0].isascii() and (s[0].isalpha() or s[0] == "_"))
+        and all(ch.isascii() and (ch.isalnum() or ch == "_") for ch in s)
     )
 
 
@@ -35,7 +38,12 @@ def fn_call(c: Any, n: N.FnCall) -> str:
     if key in c.extern_fns:
         vals = c.seq(args, copy=True)
         return f"_h_callnamed(st, d, {k}, [{', '.join(vals)}], {p})"
-    if name == "Fn" and len(args) == 1 and isinstance(args[0], N.StringLit) and _ident_ok(args[0].value):
+    if (
+        name == "Fn"
+        and len(args) == 1
+        and isinstance(args[0], N.StringLit)
+        and _ident_ok(args[0].value)
+    ):
         return c.const(FnPtr(args[0].value))
     if name == "is_def_var" and len(args) == 1:
         if isinstance(args[0], N.StringLit) and c.lookup(args[0].value) is not None:
@@ -85,9 +93,19 @@ def method_call(c: Any, n: N.MethodCall) -> str:
     key = (n.name, len(n.args))
     script = c.fn_py.get(key)
     target = n.target
-    if n.name == "to_float" and not n.args and script is None and (c.static_int(target) or c.static_float(target)):
+    if (
+        n.name == "to_float"
+        and not n.args
+        and script is None
+        and (c.static_int(target) or c.static_float(target))
+    ):
         return f"float({c.expr(target)})"
-    if n.name == "is_shared" and not n.args and isinstance(target, N.Variable) and not target.namespace:
+    if (
+        n.name == "is_shared"
+        and not n.args
+        and isinstance(target, N.Variable)
+        and not target.namespace
+    ):
         var = c.lookup(target.name)
         if var is not None:
             return "True" if var.shared else "False"
@@ -115,8 +133,10 @@ def method_call(c: Any, n: N.MethodCall) -> str:
             fast = f"if type({recv}) is list: {recv}.append({rest[0]}); {r} = None"
             if c.size_checks:
                 ma = int(c.options.max_array_size or 1 << 62)
-                fast += (f"; _h_grow(st, {recv}, {rest[0]}, {p}) "
-                         f"if len({recv}) > {ma} or type({rest[0]}) in _h_GROWN else None")
+                fast += (
+                    f"; _h_grow(st, {recv}, {rest[0]}, {p}) "
+                    f"if len({recv}) > {ma} or type({rest[0]}) in _h_GROWN else None"
+                )
         elif n.name == "call":
             rest = [c.atom(x) for x in rest]
             args = "".join(", " + x for x in rest)
@@ -124,8 +144,10 @@ def method_call(c: Any, n: N.MethodCall) -> str:
             # pointers go through the runtime.
             t = c.tmp("cl")
             c.emit(f"{t} = {recv}.fn if type({recv}) is _h_FnPtr and not {recv}.curry else None")
-            c.emit(f"if type({t}) is _h_Closure and {t}.arity == {len(rest)} and {t}.unit is st.unit: "
-                   f"{r} = {t}.pyfn(st, None, d + 1{args})")
+            c.emit(
+                f"if type({t}) is _h_Closure and {t}.arity == {len(rest)} and {t}.unit is st.unit: "
+                f"{r} = {t}.pyfn(st, None, d + 1{args})"
+            )
             c.emit(f"elif type({recv}) is _h_FnPtr: {r} = _h_callfp(st, d, {p}, {recv}{args})")
             fast = ""
     if fast is not None:

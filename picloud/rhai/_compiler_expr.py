@@ -23,9 +23,25 @@ __all__ = ["ExprCompiler", "Var"]
 _SIMPLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _CMP = frozenset(("==", "!=", "<", "<=", ">", ">="))
 _BOOL_OPS = _CMP | {"in", "!in"}
-_FAST = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod", "**": "pow", "<<": "shl",
-         ">>": "shr", "&": "bit_and", "|": "bit_or", "^": "bit_xor", "==": "eq", "!=": "ne",
-         "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
+_FAST = {
+    "+": "add",
+    "-": "sub",
+    "*": "mul",
+    "/": "div",
+    "%": "mod",
+    "**": "pow",
+    "<<": "shl",
+    ">>": "shr",
+    "&": "bit_and",
+    "|": "bit_or",
+    "^": "bit_xor",
+    "==": "eq",
+    "!=": "ne",
+    "<": "lt",
+    "<=": "le",
+    ">": "gt",
+    ">=": "ge",
+}
 _ARITH = frozenset(("+", "-", "*", "/", "%", "**", "<<", ">>", "&", "|", "^"))
 _CONTROL = (N.If, N.Switch, N.While, N.Loop, N.DoLoop, N.For, N.Block)
 _JUMPS = (N.Break, N.Continue, N.Return, N.Throw)
@@ -34,7 +50,7 @@ _JUMPS = (N.Break, N.Continue, N.Return, N.Throw)
 class Var:
     """A compile-time variable: its Python name and whether it is boxed or constant."""
 
-    __slots__ = ("name", "py", "shared", "const", "is_int", "is_float")
+    __slots__ = ("const", "is_float", "is_int", "name", "py", "shared")
 
     def __init__(self, name: str, py: str, shared: bool, const: bool) -> None:
         self.name = name
@@ -88,19 +104,19 @@ class ExprCompiler:
     fn_py: dict[tuple[str, int], str]
 
     # provided by Compiler
-    def emit(self, line: str) -> None: ...  # noqa: D102
-    def tmp(self, prefix: str = "t") -> str: ...  # noqa: D102
-    def const(self, value: Any) -> str: ...  # noqa: D102
-    def pos(self, node: N.Node) -> str: ...  # noqa: D102
-    def mark(self) -> int: ...  # noqa: D102
-    def insert(self, at: int, line: str) -> None: ...  # noqa: D102
-    def ops(self, n: int) -> None: ...  # noqa: D102
-    def push_block(self) -> None: ...  # noqa: D102
-    def pop_block(self) -> None: ...  # noqa: D102
-    def lookup(self, name: str) -> Var | None: ...  # noqa: D102
-    def declare(self, name: str, const: bool = False, pos: str | None = None) -> Var: ...  # noqa: D102
-    def visible(self) -> dict[str, Var]: ...  # noqa: D102
-    def closure(self, c: N.Closure) -> str: ...  # noqa: D102
+    def emit(self, line: str) -> None: ...
+    def tmp(self, prefix: str = "t") -> str: ...
+    def const(self, value: Any) -> str: ...
+    def pos(self, node: N.Node) -> str: ...
+    def mark(self) -> int: ...
+    def insert(self, at: int, line: str) -> None: ...
+    def ops(self, n: int) -> None: ...
+    def push_block(self) -> None: ...
+    def pop_block(self) -> None: ...
+    def lookup(self, name: str) -> Var | None: ...
+    def declare(self, name: str, const: bool = False, pos: str | None = None) -> Var: ...
+    def visible(self) -> dict[str, Var]: ...
+    def closure(self, c: N.Closure) -> str: ...
 
     # ------------------------------------------------------------------ helpers
 
@@ -230,7 +246,7 @@ class ExprCompiler:
         """Compile an expression to Python source (possibly emitting statements first)."""
         m = getattr(self, "x_" + type(node).__name__, None)
         if m is None:
-            if isinstance(node, _CONTROL) or isinstance(node, _JUMPS):
+            if isinstance(node, (*_CONTROL, *_JUMPS)):
                 t = self.tmp()
                 if isinstance(node, _JUMPS):
                     self.emit(f"{t} = None")
@@ -261,8 +277,15 @@ class ExprCompiler:
         parts = self.seq(n.parts)
         shown = []
         for node, code in zip(n.parts, parts):
-            inner = node.statements[0].expr if (isinstance(node, N.Block) and len(node.statements) == 1
-                                                and isinstance(node.statements[0], N.ExprStmt)) else node
+            inner = (
+                node.statements[0].expr
+                if (
+                    isinstance(node, N.Block)
+                    and len(node.statements) == 1
+                    and isinstance(node.statements[0], N.ExprStmt)
+                )
+                else node
+            )
             if isinstance(node, N.StringLit):
                 shown.append(code)
             elif self.static_int(inner):
@@ -286,8 +309,10 @@ class ExprCompiler:
         vals = self.seq([v for _, v in n.entries], copy=True)
         code = "{" + ", ".join(f"{self.const(k)}: {v}" for (k, _), v in zip(n.entries, vals)) + "}"
         scalars = (N.IntLit, N.FloatLit, N.BoolLit, N.CharLit, N.UnitLit, N.StringLit)
-        if self.size_checks and not all(isinstance(x, scalars) or self.static_int(x) or self.static_float(x)
-                                        for _, x in n.entries):
+        if self.size_checks and not all(
+            isinstance(x, scalars) or self.static_int(x) or self.static_float(x)
+            for _, x in n.entries
+        ):
             code = f"_h_size(st, {code}, {self.pos(n)})"
         return code
 
@@ -360,20 +385,23 @@ class ExprCompiler:
         li, ri = self.static_int(lhs), self.static_int(rhs)
         if li and ri:
             if op in ("+", "-", "*"):
+
                 def build(a: str, b: str) -> str:
                     r = self.tmp("r")
                     simple = _SIMPLE.match(a) and _SIMPLE.match(b)
                     ops = f"{a}, {b}" if simple else "_h_NOOP, None"
-                    return (f"({r} if -0x8000000000000000 <= ({r} := {a} {op} {b}) <= 0x7fffffffffffffff "
-                            f"else _h_raise(_h_ovf({self.const(op)}, {ops}, {self.pos(lhs)})))")
+                    return (
+                        f"({r} if -0x8000000000000000 <= ({r} := {a} {op} {b}) <= 0x7fffffffffffffff "
+                        f"else _h_raise(_h_ovf({self.const(op)}, {ops}, {self.pos(lhs)})))"
+                    )
+
                 return build
             if op in ("&", "|", "^") or op in _CMP:
                 return lambda a, b: f"({a} {op} {b})"
             return None
         lf, rf = self.static_float(lhs), self.static_float(rhs)
-        if (lf and (rf or ri)) or (rf and li):
-            if op in ("+", "-", "*") or op in _CMP:
-                return lambda a, b: self.float_arith(op, a, b, "None")
+        if ((lf and (rf or ri)) or (rf and li)) and (op in ("+", "-", "*") or op in _CMP):
+            return lambda a, b: self.float_arith(op, a, b, "None")
         return None
 
     def static_int(self, node: Any) -> bool:
@@ -408,8 +436,12 @@ class ExprCompiler:
             lf, rf = self.static_float(node.lhs), self.static_float(node.rhs)
             return (lf and (rf or self.static_int(node.rhs))) or (rf and self.static_int(node.lhs))
         if isinstance(node, N.MethodCall):
-            return (node.name == "to_float" and not node.args and node.name not in self.fn_names
-                    and (self.static_int(node.target) or self.static_float(node.target)))
+            return (
+                node.name == "to_float"
+                and not node.args
+                and node.name not in self.fn_names
+                and (self.static_int(node.target) or self.static_float(node.target))
+            )
         return False
 
     def float_arith(self, op: str, a: str, b: str, p: str) -> str | None:
@@ -420,9 +452,14 @@ class ExprCompiler:
         if op == "/":
             return f"(({a} / {b}) if {b} else {slow})"
         if op in _CMP:
-            test = {"==": "-_h_EPS <= {d} <= _h_EPS", "!=": "not -_h_EPS <= {d} <= _h_EPS",
-                    "<": "{d} < -_h_EPS", "<=": "{d} <= _h_EPS", ">": "{d} > _h_EPS",
-                    ">=": "{d} >= -_h_EPS"}[op]
+            test = {
+                "==": "-_h_EPS <= {d} <= _h_EPS",
+                "!=": "not -_h_EPS <= {d} <= _h_EPS",
+                "<": "{d} < -_h_EPS",
+                "<=": "{d} <= _h_EPS",
+                ">": "{d} > _h_EPS",
+                ">=": "{d} >= -_h_EPS",
+            }[op]
             return "(" + test.format(d=f"_h_fcmp({a}, {b})") + ")"
         return None
 
@@ -431,8 +468,10 @@ class ExprCompiler:
         slow = f"_h_op_{_FAST[op]}(st, {a}, {b}, {p})"
         if op in ("+", "-", "*"):
             r = self.tmp("r")
-            return (f"({r} if -0x8000000000000000 <= ({r} := {a} {op} {b}) <= 0x7fffffffffffffff "
-                    f"else _h_raise(_h_ovf({self.const(op)}, {a}, {b}, {p})))")
+            return (
+                f"({r} if -0x8000000000000000 <= ({r} := {a} {op} {b}) <= 0x7fffffffffffffff "
+                f"else _h_raise(_h_ovf({self.const(op)}, {a}, {b}, {p})))"
+            )
         if op in ("/", "%"):
             pyop = "//" if op == "/" else "%"
             if bval is not None and bval > 0:
@@ -446,12 +485,25 @@ class ExprCompiler:
             return f"({a} {op} {b})"
         return None
 
-    def arith(self, op: str, a: str, b: str, p: str, assign: bool = False, rhs_node: Any = None,
-              lhs_node: Any = None) -> str:
+    def arith(
+        self,
+        op: str,
+        a: str,
+        b: str,
+        p: str,
+        assign: bool = False,
+        rhs_node: Any = None,
+        lhs_node: Any = None,
+    ) -> str:
         """Inline int (and float) fast paths for an operator on two atoms."""
         bint = isinstance(rhs_node, N.IntLit)
         bval = rhs_node.value if bint else None
-        if lhs_node is not None and rhs_node is not None and self.static_int(lhs_node) and self.static_int(rhs_node):
+        if (
+            lhs_node is not None
+            and rhs_node is not None
+            and self.static_int(lhs_node)
+            and self.static_int(rhs_node)
+        ):
             fast_int = self.int_arith(op, a, b, p, bval)
             if fast_int is not None:
                 return fast_int
@@ -530,8 +582,10 @@ class ExprCompiler:
         c = self.atom(c)
         i = self.atom(i)
         if self.static_int(n.index):
-            return (f"({c}[{i}] if type({c}) is list and -len({c}) <= {i} < len({c}) "
-                    f"else _h_idx(st, {c}, {i}, {p}))")
+            return (
+                f"({c}[{i}] if type({c}) is list and -len({c}) <= {i} < len({c}) "
+                f"else _h_idx(st, {c}, {i}, {p}))"
+            )
         # Maps with string keys inline (a missing key reads as `()`); the rest goes to the helper.
         return f"({c}.get({i}) if type({c}) is dict and type({i}) is str else _h_idx(st, {c}, {i}, {p}))"
 

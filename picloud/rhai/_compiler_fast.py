@@ -18,7 +18,7 @@ from picloud.rhai import runtime as R
 from picloud.rhai.errors import Position, RhaiError
 from picloud.rhai.values import FnPtr
 
-__all__ = ["array_method", "sort_hint", "FAST_METHODS"]
+__all__ = ["FAST_METHODS", "array_method", "sort_hint"]
 
 #: Method names (with one closure argument) routed through ``array_method``.
 FAST_METHODS = frozenset(("map", "filter", "reduce", "sort"))
@@ -27,12 +27,20 @@ FAST_METHODS = frozenset(("map", "filter", "reduce", "sort"))
 def sort_hint(c: N.Closure) -> int:
     """+1 for ``|a, b| a - b``, -1 for ``|a, b| b - a``, 0 for anything else."""
     body: Any = c.body
-    if isinstance(body, N.Block) and len(body.statements) == 1 and isinstance(body.statements[0], N.ExprStmt):
+    if (
+        isinstance(body, N.Block)
+        and len(body.statements) == 1
+        and isinstance(body.statements[0], N.ExprStmt)
+    ):
         body = body.statements[0].expr
     if len(c.params) != 2 or not isinstance(body, N.Binary) or body.op != "-":
         return 0
     lhs, rhs = body.lhs, body.rhs
-    if not (isinstance(lhs, N.Variable) and isinstance(rhs, N.Variable)) or lhs.namespace or rhs.namespace:
+    if (
+        not (isinstance(lhs, N.Variable) and isinstance(rhs, N.Variable))
+        or lhs.namespace
+        or rhs.namespace
+    ):
         return 0
     a, b = c.params
     if (lhs.name, rhs.name) == (a, b):
@@ -54,7 +62,9 @@ def _closure(st: R.RunState, fp: Any, arity: int) -> Any:
     return None
 
 
-def array_method(st: R.RunState, d: int, name: str, args: list[Any], pos: Position, const: bool) -> Any:
+def array_method(
+    st: R.RunState, d: int, name: str, args: list[Any], pos: Position, const: bool
+) -> Any:
     """``arr.map(f)``, ``arr.filter(f)``, ``arr.reduce(f[, init])``, ``arr.sort(f)``."""
     a = args[0]
     if type(a) is list and len(args) >= 2 and not const:

@@ -7,7 +7,7 @@ from typing import Any
 from picloud.rhai import nodes as N
 from picloud.rhai.values import Char, RhaiRange
 
-__all__ = ["if_", "switch", "loop", "for_", "jump"]
+__all__ = ["for_", "if_", "jump", "loop", "switch"]
 
 _TABLE_TYPES = (int, str, Char, bool)
 
@@ -81,7 +81,9 @@ def switch(c: Any, n: N.Switch, dest: str | None) -> None:
         for i, k in exact:
             for v in k.constants:
                 table.setdefault(v, i)
-        bodies_pure = all(_pure_const(k.body) for k in n.cases) and (n.default is None or _pure_const(n.default))
+        bodies_pure = all(_pure_const(k.body) for k in n.cases) and (
+            n.default is None or _pure_const(n.default)
+        )
         if bodies_pure and not ranges and dest is not None:
             vt = {v: _const_value(n.cases[i].body) for v, i in table.items()}
             dv = c.const(_const_value(n.default) if n.default is not None else None)
@@ -93,8 +95,14 @@ def switch(c: Any, n: N.Switch, dest: str | None) -> None:
         if ranges:
             c.emit(f"if {iv} == -1:")
             c.fx.indent += 1
-            arms = [(" or ".join(_range_test(c, s, r) for r in k.constants), k.condition,
-                     (lambda i=i: c.emit(f"{iv} = {i}"))) for i, k in ranges]
+            arms = [
+                (
+                    " or ".join(_range_test(c, s, r) for r in k.constants),
+                    k.condition,
+                    (lambda i=i: c.emit(f"{iv} = {i}")),
+                )
+                for i, k in ranges
+            ]
             _chain(c, arms, None)
             c.fx.indent -= 1
         first = True
@@ -114,10 +122,15 @@ def switch(c: Any, n: N.Switch, dest: str | None) -> None:
     arms = []
     for _i, k in exact + ranges:
         test = " or ".join(
-            _range_test(c, s, v) if isinstance(v, RhaiRange)
-            else f"_h_sweq({s}, {c.const(v)})" for v in k.constants)
+            _range_test(c, s, v) if isinstance(v, RhaiRange) else f"_h_sweq({s}, {c.const(v)})"
+            for v in k.constants
+        )
         arms.append((test, k.condition, (lambda k=k: _branch_flat(c, k.body, dest))))
-    default = (lambda: _branch_flat(c, n.default, dest)) if (n.default is not None or dest is not None) else None
+    default = (
+        (lambda: _branch_flat(c, n.default, dest))
+        if (n.default is not None or dest is not None)
+        else None
+    )
     _chain(c, arms, default)
 
 
@@ -189,8 +202,10 @@ def _range_test(c: Any, s: str, r: Any) -> str:
     if not isinstance(r, RhaiRange):
         return "False"
     # A range subject matches an equal range case; numbers match by containment.
-    return (f"(type({s}) is int and {c.const(r.start)} <= {s} < {c.const(r.stop)}"
-            f" or _h_sweq({s}, {c.const(r)}))")
+    return (
+        f"(type({s}) is int and {c.const(r.start)} <= {s} < {c.const(r.stop)}"
+        f" or _h_sweq({s}, {c.const(r)}))"
+    )
 
 
 def _loop_target(c: Any, dest: str | None) -> str | None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from picloud.rhai import builtins as B
-from picloud.rhai._compiler_fast import array_method
 from picloud.rhai import errors as E
 from picloud.rhai import runtime as R
+from picloud.rhai._compiler_fast import array_method
 from picloud.rhai.builtins.registry import NOT_BUILTIN
 from picloud.rhai.errors import RhaiError
 from picloud.rhai.values import INT_MAX, INT_MIN, Char, FnPtr, to_display, type_name
@@ -69,7 +69,7 @@ def _fcmp(a: float, b: float) -> float:
         return a - b
     x = a if a > 0 else -a
     y = b if b > 0 else -b
-    return (a - b) / (x if x > y else y)
+    return (a - b) / (max(y, x))
 
 
 def _cmp_op(sym: str, fast: Any, test: Any) -> Any:
@@ -81,7 +81,7 @@ def _cmp_op(sym: str, fast: Any, test: Any) -> Any:
         tb = type(b)
         if (ta is float or ta is int) and (tb is float or tb is int):
             d = _fcmp(a, b) if ta is float or tb is float else a - b
-            if d != d:
+            if d != d:  # noqa: PLR0124 - NaN test
                 return sym == "!="
             return test(d)
         if ta is str and tb is str:
@@ -161,12 +161,16 @@ def _global(st: R.RunState, name: str, pos: Any) -> Any:
 
 
 def _mkclosure(st: R.RunState, pyfn: Any, cells: tuple[Any, ...], arity: int) -> FnPtr:
-    return FnPtr(f"anon${pyfn.__name__}", (), R.Closure(pyfn, cells, arity, st.unit, st.gl))  # cells: for tools only
+    return FnPtr(
+        f"anon${pyfn.__name__}", (), R.Closure(pyfn, cells, arity, st.unit, st.gl)
+    )  # cells: for tools only
 
 
 def _race(box: Any, fp: Any, pos: Any) -> None:
     if type(fp) is FnPtr and type(fp.fn) is R.Closure and any(c is box for c in fp.fn.cells):
-        raise E.ErrorDataRace("Data race detected: a captured variable is also bound to 'this'", pos)
+        raise E.ErrorDataRace(
+            "Data race detected: a captured variable is also bound to 'this'", pos
+        )
 
 
 def _caught(e: RhaiError) -> Any:
@@ -273,14 +277,18 @@ HELPERS["_h_fcmp"] = _fcmp
 HELPERS["_h_op_add_assign"] = _binop("+=", B.add_assign)
 HELPERS["_h_op_sub_assign"] = _binop("-=", B.sub_assign)
 _TESTS = {
-    "==": lambda d: -_EPS <= d <= _EPS, "!=": lambda d: not (-_EPS <= d <= _EPS),
-    "<": lambda d: d < -_EPS, "<=": lambda d: d <= _EPS, ">": lambda d: d > _EPS, ">=": lambda d: d >= -_EPS,
+    "==": lambda d: -_EPS <= d <= _EPS,
+    "!=": lambda d: not (-_EPS <= d <= _EPS),
+    "<": lambda d: d < -_EPS,
+    "<=": lambda d: d <= _EPS,
+    ">": lambda d: d > _EPS,
+    ">=": lambda d: d >= -_EPS,
 }
 for _sym, _test in _TESTS.items():
     HELPERS["_h_op_" + B.BINARY_OPS[_sym].__name__] = _cmp_op(_sym, B.BINARY_OPS[_sym], _test)
 for _sym, _fast in B.UNARY_OPS.items():
     HELPERS["_h_un_" + _fast.__name__] = _unop(_sym, _fast)
 
-from picloud.rhai.modules import register_helpers  # noqa: E402
+from picloud.rhai.modules import register_helpers
 
 register_helpers(HELPERS)

@@ -6,7 +6,7 @@ from typing import Any
 
 from picloud.rhai import nodes as N
 
-__all__ = ["make_lvalue", "LVar", "LThis", "LIndex", "LProp"]
+__all__ = ["LIndex", "LProp", "LThis", "LVar", "make_lvalue"]
 
 
 class LVar:
@@ -90,13 +90,17 @@ class LIndex:
     def write(self, c: Any, code: str, p: str) -> None:
         """Store into the element and write the container back."""
         if self.parent.const:
-            c.emit(f"raise _h_constassign({c.const(getattr(self.parent, 'name', 'this'))}, {self.p})")
+            c.emit(
+                f"raise _h_constassign({c.const(getattr(self.parent, 'name', 'this'))}, {self.p})"
+            )
             return
         if self.safe:
             # `x?[i] = v` does nothing when x is ().
             c.emit(f"if {self.parent.read(c, p)} is not None:")
             c.fx.indent += 1
-            self.parent.write(c, f"_h_idxset(st, {self.parent.read(c, p)}, {self.idx}, {code}, {self.p})", p)
+            self.parent.write(
+                c, f"_h_idxset(st, {self.parent.read(c, p)}, {self.idx}, {code}, {self.p})", p
+            )
             c.fx.indent -= 1
             return
         if isinstance(self.parent, LVar) and self.parent.var is not None:
@@ -106,14 +110,18 @@ class LIndex:
             c.emit(f"if type({cont}) is dict and type({self.idx}) is str:")
             c.emit(f"    {cont}[{self.idx}] = {v}")
             if c.size_checks:
-                c.emit(f"    if len({cont}) > {int(c.options.max_map_size or 1 << 62)} or type({v}) in _h_GROWN: "
-                       f"_h_grow(st, {cont}, {v}, {self.p})")
+                c.emit(
+                    f"    if len({cont}) > {int(c.options.max_map_size or 1 << 62)} or type({v}) in _h_GROWN: "
+                    f"_h_grow(st, {cont}, {v}, {self.p})"
+                )
             c.emit("else:")
             c.fx.indent += 1
             self.parent.write(c, f"_h_idxset(st, {cont}, {self.idx}, {v}, {self.p})", p)
             c.fx.indent -= 1
             return
-        self.parent.write(c, f"_h_idxset(st, {self.parent.read(c, p)}, {self.idx}, {code}, {self.p})", p)
+        self.parent.write(
+            c, f"_h_idxset(st, {self.parent.read(c, p)}, {self.idx}, {code}, {self.p})", p
+        )
 
 
 class LProp:
@@ -135,14 +143,20 @@ class LProp:
         """Expression reading the property."""
         parent = self.parent.read(c, p)
         k = c.const(self.name)
-        if isinstance(self.parent, LVar) and self.parent.var is not None and not c.options.fail_on_invalid_map_property:
+        if (
+            isinstance(self.parent, LVar)
+            and self.parent.var is not None
+            and not c.options.fail_on_invalid_map_property
+        ):
             return f"({parent}.get({k}) if type({parent}) is dict else _h_prop(st, {parent}, {k}, {self.p}))"
         return f"_h_prop(st, {parent}, {k}, {self.p})"
 
     def write(self, c: Any, code: str, p: str) -> None:
         """Store into the property and write the object back."""
         if self.parent.const:
-            c.emit(f"raise _h_constassign({c.const(getattr(self.parent, 'name', 'this'))}, {self.p})")
+            c.emit(
+                f"raise _h_constassign({c.const(getattr(self.parent, 'name', 'this'))}, {self.p})"
+            )
             return
         k = c.const(self.name)
         if isinstance(self.parent, LVar) and self.parent.var is not None:
@@ -151,8 +165,10 @@ class LProp:
             c.emit(f"if type({cont}) is dict:")
             c.emit(f"    {cont}[{k}] = {v}")
             if c.size_checks:
-                c.emit(f"    if len({cont}) > {int(c.options.max_map_size or 1 << 62)} or type({v}) in _h_GROWN: "
-                       f"_h_grow(st, {cont}, {v}, {self.p})")
+                c.emit(
+                    f"    if len({cont}) > {int(c.options.max_map_size or 1 << 62)} or type({v}) in _h_GROWN: "
+                    f"_h_grow(st, {cont}, {v}, {self.p})"
+                )
             c.emit("else:")
             c.fx.indent += 1
             self.parent.write(c, f"_h_propset(st, {cont}, {k}, {v}, {self.p})", p)

@@ -96,9 +96,15 @@ class StmtCompiler:
             code = self.expr(s.value)
             if is_lvalue(s.value) and not self.static_int(s.value):
                 code = self.copy_code(code)
-        if not self.options.allow_shadowing and self.fx.kind == "main" and self.lookup(s.name) is None:
-            self.emit(f"if _h_sfind(st, {self.const(s.name)}): raise _h_E.ErrorVariableExists("
-                      f"'Variable already defined', {p})")
+        if (
+            not self.options.allow_shadowing
+            and self.fx.kind == "main"
+            and self.lookup(s.name) is None
+        ):
+            self.emit(
+                f"if _h_sfind(st, {self.const(s.name)}): raise _h_E.ErrorVariableExists("
+                f"'Variable already defined', {p})"
+            )
         v = self.declare(s.name, s.constant, p)
         if v.shared:
             self.emit(f"{v.py} = _h_Shared({code})")
@@ -144,7 +150,7 @@ class StmtCompiler:
                 return False
         else:
             return False
-        return not any(_mentions(s, node.name) for s in stmts[i + 1:])
+        return not any(_mentions(s, node.name) for s in stmts[i + 1 :])
 
     def copy_code(self, code: str) -> str:
         """Copy a container read from storage; scalars pass through without a call."""
@@ -168,7 +174,9 @@ class StmtCompiler:
             rhs = self.atom(rhs)
         cur = self.atom(lv.read(self, p))
         lnode = target if isinstance(target, N.Variable) else None
-        code = self.arith(op, cur, rhs, p, assign=op in ("+", "-"), rhs_node=s.value, lhs_node=lnode)
+        code = self.arith(
+            op, cur, rhs, p, assign=op in ("+", "-"), rhs_node=s.value, lhs_node=lnode
+        )
         var = getattr(lv, "var", None)
         if op == "+" and var is not None and not var.shared and not var.const and not var.is_int:
             # In-place `s += t` on a local string lets CPython grow it without copying.
@@ -177,8 +185,10 @@ class StmtCompiler:
             ms = self.options.max_string_size
             if ms:
                 # ASCII strings know their byte length in O(1); others are measured.
-                self.emit(f"    if len({cur}) > {int(ms) // 4} and (len({cur}) > {int(ms)} or not {cur}.isascii()): "
-                          f"_h_size(st, {cur}, {p})")
+                self.emit(
+                    f"    if len({cur}) > {int(ms) // 4} and (len({cur}) > {int(ms)} or not {cur}.isascii()): "
+                    f"_h_size(st, {cur}, {p})"
+                )
             self.emit("else:")
             self.fx.indent += 1
             lv.write(self, code, p)
@@ -189,7 +199,9 @@ class StmtCompiler:
     def try_catch(self, s: N.TryCatch, dest: str | None) -> None:
         """``try { } catch (e) { }``."""
         e = self.tmp("e")
-        inner = dest if dest is not None and dest != "ret" else (None if dest is None else self.tmp())
+        inner = (
+            dest if dest is not None and dest != "ret" else (None if dest is None else self.tmp())
+        )
         self.emit("try:")
         self.fx.indent += 1
         self.push_block()
@@ -204,7 +216,9 @@ class StmtCompiler:
         self.push_block()
         if s.catch_var is not None:
             v = self.declare(s.catch_var)
-            self.emit(f"{v.py} = _h_Shared(_h_caught({e}))" if v.shared else f"{v.py} = _h_caught({e})")
+            self.emit(
+                f"{v.py} = _h_Shared(_h_caught({e}))" if v.shared else f"{v.py} = _h_caught({e})"
+            )
         self.fx.catches.append(e)
         self.block_stmts(s.handler.statements, None)
         self.fx.catches.pop()
@@ -233,4 +247,3 @@ class StmtCompiler:
         if self.fx.kind == "main" and len(self.fx.blocks) == 2:
             # Functions of the script (or module) see its top-level imports; the first wins.
             self.emit(f"st.gl.setdefault({self.const('::' + s.alias)}, {v.py})")
-

@@ -15,7 +15,7 @@ from typing import Any
 
 from picloud.rhai import nodes as N
 
-__all__ = ["int_names", "float_names", "ARITH", "FLOAT_ARITH"]
+__all__ = ["ARITH", "FLOAT_ARITH", "float_names", "int_names"]
 
 #: Operators whose result is a FLOAT when one operand is a FLOAT and the other a number.
 FLOAT_ARITH = frozenset(("+", "-", "*", "/", "%", "**"))
@@ -26,11 +26,39 @@ ARITH = frozenset(("+", "-", "*", "/", "%", "**", "<<", ">>", "&", "|", "^"))
 
 #: Built-in methods that never change their receiver (safe on typed variables unless a
 #: script function of the same name exists).
-PURE_METHODS = frozenset((
-    "to_float", "to_int", "to_string", "to_debug", "abs", "sign", "len", "is_odd", "is_even",
-    "is_zero", "floor", "ceiling", "round", "sqrt", "type_of", "to_hex", "to_octal", "to_binary",
-    "is_nan", "int", "fraction", "min", "max", "sin", "cos", "tan", "exp", "ln", "log",
-))
+PURE_METHODS = frozenset(
+    (
+        "to_float",
+        "to_int",
+        "to_string",
+        "to_debug",
+        "abs",
+        "sign",
+        "len",
+        "is_odd",
+        "is_even",
+        "is_zero",
+        "floor",
+        "ceiling",
+        "round",
+        "sqrt",
+        "type_of",
+        "to_hex",
+        "to_octal",
+        "to_binary",
+        "is_nan",
+        "int",
+        "fraction",
+        "min",
+        "max",
+        "sin",
+        "cos",
+        "tan",
+        "exp",
+        "ln",
+        "log",
+    )
+)
 
 
 def _root(node: Any) -> str | None:
@@ -75,8 +103,14 @@ def float_typed(e: Any, floats: set[str], ints: set[str]) -> bool:
     return False
 
 
-def float_names(body: Any, params: list[str], shared: set[str], ints: set[str],
-                script_fns: frozenset[str] = frozenset(), info: Any = False) -> set[str]:
+def float_names(
+    body: Any,
+    params: list[str],
+    shared: set[str],
+    ints: set[str],
+    script_fns: frozenset[str] = frozenset(),
+    info: Any = False,
+) -> set[str]:
     """Variable names of one function body that provably hold only FLOATs."""
     if info is False:
         info = _collect(body, params, shared, script_fns)
@@ -95,7 +129,9 @@ def float_names(body: Any, params: list[str], shared: set[str], ints: set[str],
                         continue
                     if op == "=" and float_typed(value, floats, ints):
                         continue
-                    if op[:-1] in FLOAT_ARITH and (float_typed(value, floats, ints) or int_typed(value, ints)):
+                    if op[:-1] in FLOAT_ARITH and (
+                        float_typed(value, floats, ints) or int_typed(value, ints)
+                    ):
                         continue
                     ok = False
                     break
@@ -105,8 +141,13 @@ def float_names(body: Any, params: list[str], shared: set[str], ints: set[str],
     return floats
 
 
-def int_names(body: Any, params: list[str], shared: set[str],
-              script_fns: frozenset[str] = frozenset(), info: Any = False) -> set[str]:
+def int_names(
+    body: Any,
+    params: list[str],
+    shared: set[str],
+    script_fns: frozenset[str] = frozenset(),
+    info: Any = False,
+) -> set[str]:
     """Variable names of one function body that provably hold only INTs."""
     if info is False:
         info = _collect(body, params, shared, script_fns)
@@ -162,7 +203,11 @@ def _collect(body: Any, params: list[str], shared: set[str], script_fns: frozens
                 lets.setdefault(x.name, []).append(x.value)
         elif isinstance(x, N.For):
             it = x.iterable
-            if isinstance(it, N.Binary) and it.op in ("..", "..=") and not isinstance(it.rhs, N.UnitLit):
+            if (
+                isinstance(it, N.Binary)
+                and it.op in ("..", "..=")
+                and not isinstance(it.rhs, N.UnitLit)
+            ):
                 lets.setdefault(x.var, []).append(N.IntLit(x.pos, 0))
             else:
                 excluded.add(x.var)
@@ -178,7 +223,11 @@ def _collect(body: Any, params: list[str], shared: set[str], script_fns: frozens
                     excluded.add(r)
         elif isinstance(x, N.MethodCall):
             r = _root(x.target)
-            pure = x.name in PURE_METHODS and x.name not in script_fns and isinstance(x.target, N.Variable)
+            pure = (
+                x.name in PURE_METHODS
+                and x.name not in script_fns
+                and isinstance(x.target, N.Variable)
+            )
             if r is not None and not pure:
                 excluded.add(r)
         elif isinstance(x, N.FnCall):
@@ -186,7 +235,11 @@ def _collect(body: Any, params: list[str], shared: set[str], script_fns: frozens
                 return None
             if x.args:
                 r = _root(x.args[0])
-                pure = x.name in PURE_METHODS and x.name not in script_fns and isinstance(x.args[0], N.Variable)
+                pure = (
+                    x.name in PURE_METHODS
+                    and x.name not in script_fns
+                    and isinstance(x.args[0], N.Variable)
+                )
                 if r is not None and not pure:
                     excluded.add(r)
         elif isinstance(x, N.TryCatch) and x.catch_var:

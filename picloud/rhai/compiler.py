@@ -28,11 +28,21 @@ from picloud.rhai._compiler_types import collect, float_names, int_names
 from picloud.rhai.errors import ErrorParsing, Position
 from picloud.rhai.options import EngineOptions
 
-__all__ = ["compile_unit", "Unit"]
+__all__ = ["Unit", "compile_unit"]
 
 #: Type names accepted in ``fn TYPE.name()`` and the ``type_of`` names they mean.
-_TYPE_ALIASES = {"int": "i64", "float": "f64", "INT": "i64", "FLOAT": "f64", "str": "string",
-                 "String": "string", "Array": "array", "Map": "map", "Blob": "blob", "unit": "()"}
+_TYPE_ALIASES = {
+    "int": "i64",
+    "float": "f64",
+    "INT": "i64",
+    "FLOAT": "f64",
+    "str": "string",
+    "String": "string",
+    "Array": "array",
+    "Map": "map",
+    "Blob": "blob",
+    "unit": "()",
+}
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -40,7 +50,7 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 class Unit:
     """A compiled script: its top-level function and its script functions."""
 
-    __slots__ = ("main", "fns", "script", "source", "checks", "top_names", "exports", "lazy")
+    __slots__ = ("checks", "exports", "fns", "lazy", "main", "script", "source", "top_names")
 
     def __init__(self, script: N.Script, checks: bool) -> None:
         self.script = script
@@ -82,12 +92,19 @@ def _ident(name: str) -> str:
 class Compiler(StmtCompiler, ExprCompiler):
     """Generates one Python module for a script."""
 
-    def __init__(self, script: N.Script, options: EngineOptions, checks: bool,
-                 extern_fns: frozenset[tuple[str, int]] = frozenset()) -> None:
+    def __init__(
+        self,
+        script: N.Script,
+        options: EngineOptions,
+        checks: bool,
+        extern_fns: frozenset[tuple[str, int]] = frozenset(),
+    ) -> None:
         self.script = script
         self.options = options
         self.checks = checks
-        self.size_checks = bool(options.max_string_size or options.max_array_size or options.max_map_size)
+        self.size_checks = bool(
+            options.max_string_size or options.max_array_size or options.max_map_size
+        )
         self.consts: dict[Any, str] = {}
         self.ns: dict[str, Any] = {}
         self.out: list[str] = []
@@ -215,15 +232,22 @@ class Compiler(StmtCompiler, ExprCompiler):
 
     # ------------------------------------------------------------------ functions
 
-    def begin_fn(self, kind: str, body: N.Node, extra: tuple[str, ...] = (),
-                 params: list[str] | tuple[str, ...] = ()) -> FnCtx:
+    def begin_fn(
+        self,
+        kind: str,
+        body: N.Node,
+        extra: tuple[str, ...] = (),
+        params: list[str] | tuple[str, ...] = (),
+    ) -> FnCtx:
         """Start generating a new Python function (saved context is returned)."""
         saved = self.fx
         self.fx = FnCtx(kind, shared_names(body) | set(extra))
         ps = list(params) + list(extra)
         info = collect(body, ps, self.fx.shared, self.fn_names_frozen)
         self.fx.ints = int_names(body, ps, self.fx.shared, self.fn_names_frozen, info)
-        self.fx.floats = float_names(body, ps, self.fx.shared, self.fx.ints, self.fn_names_frozen, info)
+        self.fx.floats = float_names(
+            body, ps, self.fx.shared, self.fx.ints, self.fn_names_frozen, info
+        )
         self.fx.blocks.append({})
         return saved
 
@@ -242,8 +266,10 @@ class Compiler(StmtCompiler, ExprCompiler):
         if f.this_type is not None:
             # `fn int.f()` is only a method of that type: anything else does not find it.
             want = self.const(_TYPE_ALIASES.get(f.this_type, f.this_type))
-            self.emit(f"if tb is None or _h_tname(tb[0]) != {want}: "
-                      f"raise _h_E.ErrorFunctionNotFound({self.const('Function not found: ' + f.name)}, {p})")
+            self.emit(
+                f"if tb is None or _h_tname(tb[0]) != {want}: "
+                f"raise _h_E.ErrorFunctionNotFound({self.const('Function not found: ' + f.name)}, {p})"
+            )
         mv = self.options.max_variables
         if mv and len(f.params) > mv:
             self.emit(f"raise _h_E.ErrorTooManyVariables('Too many variables', {p})")
@@ -324,9 +350,12 @@ class Compiler(StmtCompiler, ExprCompiler):
         """Generate the top-level function."""
         self.fx = FnCtx("main", shared_names(self.script))
         info = collect(self.script.statements, [], self.fx.shared, self.fn_names_frozen)
-        self.fx.ints = int_names(self.script.statements, [], self.fx.shared, self.fn_names_frozen, info)
-        self.fx.floats = float_names(self.script.statements, [], self.fx.shared, self.fx.ints,
-                                     self.fn_names_frozen, info)
+        self.fx.ints = int_names(
+            self.script.statements, [], self.fx.shared, self.fn_names_frozen, info
+        )
+        self.fx.floats = float_names(
+            self.script.statements, [], self.fx.shared, self.fx.ints, self.fn_names_frozen, info
+        )
         self.fx.blocks.append({})
         self.emit("try:")
         self.fx.indent += 1
@@ -339,7 +368,9 @@ class Compiler(StmtCompiler, ExprCompiler):
         if decls:
             for name, v in decls:
                 val = f"{v.py}.v" if v.shared else v.py
-                self.emit(f"        if {v.py} is not _h_UNSET: st.scope._persist({self.const(name)}, {val}, {v.const})")
+                self.emit(
+                    f"        if {v.py} is not _h_UNSET: st.scope._persist({self.const(name)}, {val}, {v.const})"
+                )
         else:
             self.emit("        pass")
         for name, v in decls:
@@ -386,13 +417,21 @@ def _fields(n: Any) -> tuple[str, ...]:
     if f is None:
         import dataclasses
 
-        f = tuple(x.name for x in dataclasses.fields(t) if x.name not in ("pos", "constants", "functions", "imports"))
+        f = tuple(
+            x.name
+            for x in dataclasses.fields(t)
+            if x.name not in ("pos", "constants", "functions", "imports")
+        )
         _FIELDS_CACHE[t] = f
     return f
 
 
-def compile_unit(script: N.Script, options: EngineOptions, checks: bool,
-                 extern_fns: frozenset[tuple[str, int]] = frozenset()) -> Unit:
+def compile_unit(
+    script: N.Script,
+    options: EngineOptions,
+    checks: bool,
+    extern_fns: frozenset[tuple[str, int]] = frozenset(),
+) -> Unit:
     """Compile a parsed script into a ``Unit``.
 
     The top level is compiled at once; each script function is generated and
@@ -490,8 +529,20 @@ class _Lazy:
                         sf.pyfn = self.ns[pyname]
 
 
-_SAFE_BUILTINS = {"type": type, "int": int, "float": float, "str": str, "bool": bool, "list": list,
-                  "dict": dict, "range": range, "enumerate": enumerate, "len": len, "isinstance": isinstance,
-                  "RecursionError": RecursionError, "map": map}
+_SAFE_BUILTINS = {
+    "type": type,
+    "int": int,
+    "float": float,
+    "str": str,
+    "bool": bool,
+    "list": list,
+    "dict": dict,
+    "range": range,
+    "enumerate": enumerate,
+    "len": len,
+    "isinstance": isinstance,
+    "RecursionError": RecursionError,
+    "map": map,
+}
 
-from picloud.rhai._compiler_helpers import HELPERS  # noqa: E402
+from picloud.rhai._compiler_helpers import HELPERS

@@ -24,13 +24,13 @@ from picloud.rhai.options import EngineOptions
 from picloud.rhai.sandbox import SandboxPolicy
 from picloud.rhai.values import HOST_TYPE_NAMES
 
-__all__ = ["Engine", "AST", "Scope"]
+__all__ = ["AST", "Engine", "Scope"]
 
 
 class Scope:
     """Variables and constants a host provides to a run; top-level ``let``s persist into it."""
 
-    __slots__ = ("_names", "_values", "_consts")
+    __slots__ = ("_consts", "_names", "_values")
 
     def __init__(self) -> None:
         self._names: list[str] = []
@@ -111,7 +111,7 @@ class Scope:
 class AST:
     """A parsed script: immutable and safe to share; compiled lazily per engine options."""
 
-    __slots__ = ("script", "source", "_units", "_lock", "expression")
+    __slots__ = ("_lock", "_units", "expression", "script", "source")
 
     def __init__(self, script: Any, source: str, expression: bool = False) -> None:
         self.script = script
@@ -131,7 +131,9 @@ class AST:
                     try:
                         u = compile_unit(self.script, options, checks)
                     except (SyntaxError, RecursionError, MemoryError, OverflowError):
-                        raise ErrorParsing("ExprTooDeep", "Expression exceeds maximum complexity") from None
+                        raise ErrorParsing(
+                            "ExprTooDeep", "Expression exceeds maximum complexity"
+                        ) from None
                     self._units[key] = u
         return u
 
@@ -148,7 +150,9 @@ def _default_print(text: str) -> None:
 class Engine:
     """A configured Rhai interpreter; safe to use from several threads."""
 
-    def __init__(self, options: EngineOptions | None = None, policy: SandboxPolicy | None = None) -> None:
+    def __init__(
+        self, options: EngineOptions | None = None, policy: SandboxPolicy | None = None
+    ) -> None:
         self.options = options if options is not None else EngineOptions()
         self.policy = policy if policy is not None else SandboxPolicy()
         base = CORE if self.options.raw_engine else STANDARD
@@ -173,21 +177,36 @@ class Engine:
         self._on_debug = cb
         return self
 
-    def register_fn(self, name: str, fn: Callable[..., Any], params: tuple[type | None, ...] | None = None,
-                    *, mutating: bool = False, needs_ctx: bool = False, method_only: bool = False) -> Engine:
+    def register_fn(
+        self,
+        name: str,
+        fn: Callable[..., Any],
+        params: tuple[type | None, ...] | None = None,
+        *,
+        mutating: bool = False,
+        needs_ctx: bool = False,
+        method_only: bool = False,
+    ) -> Engine:
         """Expose a Python function to scripts (``params``: exact types, ``None`` = any)."""
         if params is None:
             params = (None,) * _arity(fn, needs_ctx)
-        self._lib.register(name, tuple(params), fn, mutating=mutating, needs_ctx=needs_ctx, method_only=method_only)
+        self._lib.register(
+            name, tuple(params), fn, mutating=mutating, needs_ctx=needs_ctx, method_only=method_only
+        )
         self._cache.clear()
         return self
 
-    def register_type(self, py_type: type, name: str | None = None, *,
-                      methods: Mapping[str, Callable[..., Any]] | None = None,
-                      getters: Mapping[str, Callable[[Any], Any]] | None = None,
-                      setters: Mapping[str, Callable[[Any, Any], Any]] | None = None,
-                      indexer_get: Callable[[Any, Any], Any] | None = None,
-                      indexer_set: Callable[[Any, Any, Any], Any] | None = None) -> Engine:
+    def register_type(
+        self,
+        py_type: type,
+        name: str | None = None,
+        *,
+        methods: Mapping[str, Callable[..., Any]] | None = None,
+        getters: Mapping[str, Callable[[Any], Any]] | None = None,
+        setters: Mapping[str, Callable[[Any, Any], Any]] | None = None,
+        indexer_get: Callable[[Any, Any], Any] | None = None,
+        indexer_set: Callable[[Any, Any, Any], Any] | None = None,
+    ) -> Engine:
         """Expose a host type: its ``type_of`` name, methods (``this`` first) and properties."""
         tname = name or py_type.__name__
         self._host_types[py_type] = tname
@@ -208,7 +227,9 @@ class Engine:
 
     def register_static_module(self, name: str, members: Mapping[str, Any] | R.Module) -> Engine:
         """Expose a namespace: ``name::f(...)`` calls, ``name::X`` constants."""
-        self._static_modules[name] = members if isinstance(members, R.Module) else module_from_members(name, members)
+        self._static_modules[name] = (
+            members if isinstance(members, R.Module) else module_from_members(name, members)
+        )
         return self
 
     def set_module_resolver(self, resolver: Any) -> Engine:
@@ -226,8 +247,13 @@ class Engine:
         """Parse a single expression (no statements or blocks)."""
         return AST(self._parse(source, scope, True), source, expression=True)
 
-    def _parse(self, source: str, scope: Scope | None, expression_only: bool,
-               extra_names: tuple[str, ...] = ()) -> Any:
+    def _parse(
+        self,
+        source: str,
+        scope: Scope | None,
+        expression_only: bool,
+        extra_names: tuple[str, ...] = (),
+    ) -> Any:
         from picloud.rhai.parser import parse
 
         if not isinstance(source, str):
@@ -236,13 +262,18 @@ class Engine:
         names = tuple(scope.names()) + extra_names if scope is not None else extra_names
         consts = tuple(scope.constants()) if scope is not None else ()
         try:
-            return parse(source, self.options, expression_only=expression_only,
-                         scope_names=names, scope_constants=consts)
+            return parse(
+                source,
+                self.options,
+                expression_only=expression_only,
+                scope_names=names,
+                scope_constants=consts,
+            )
         except RhaiError:
             raise
         except RecursionError:
             raise ErrorParsing("ExprTooDeep", "Expression exceeds maximum complexity") from None
-        except Exception as e:  # noqa: BLE001 - no Python error may reach a script author
+        except Exception as e:
             raise ErrorSystem(f"Internal parser error: {type(e).__name__}") from e
 
     # ------------------------------------------------------------------ run
@@ -255,15 +286,21 @@ class Engine:
         """Compile and run a script, discarding its value."""
         self.eval_ast(self.compile(source, scope), scope, timeout=timeout)
 
-    def eval_expression(self, source: str, scope: Scope | None = None, *, timeout: float | None = None) -> Any:
+    def eval_expression(
+        self, source: str, scope: Scope | None = None, *, timeout: float | None = None
+    ) -> Any:
         """Evaluate a single expression."""
         return self.eval_ast(self.compile_expression(source, scope), scope, timeout=timeout)
 
-    def run_ast(self, ast: AST, scope: Scope | None = None, *, timeout: float | None = None) -> None:
+    def run_ast(
+        self, ast: AST, scope: Scope | None = None, *, timeout: float | None = None
+    ) -> None:
         """Run a compiled script, discarding its value."""
         self.eval_ast(ast, scope, timeout=timeout)
 
-    def eval_ast(self, ast: AST, scope: Scope | None = None, *, timeout: float | None = None) -> Any:
+    def eval_ast(
+        self, ast: AST, scope: Scope | None = None, *, timeout: float | None = None
+    ) -> Any:
         """Run a compiled script against an optional scope; ``timeout`` (seconds) bounds wall time."""
         limit = timeout if timeout is not None else self.options.max_run_seconds
         deadline = time.monotonic() + limit if limit else None
@@ -272,8 +309,14 @@ class Engine:
         st = R.RunState(self, unit, scope, deadline)
         return self._guard(lambda: unit.main(st, None, 0))
 
-    def call_fn(self, ast: AST, name: str, *args: Any, scope: Scope | None = None,
-                timeout: float | None = None) -> Any:
+    def call_fn(
+        self,
+        ast: AST,
+        name: str,
+        *args: Any,
+        scope: Scope | None = None,
+        timeout: float | None = None,
+    ) -> Any:
         """Call a script function of a compiled script (its top level does not run)."""
         limit = timeout if timeout is not None else self.options.max_run_seconds
         deadline = time.monotonic() + limit if limit else None
@@ -294,7 +337,7 @@ class Engine:
             raise E.ErrorStackOverflow("Stack overflow") from None
         except MemoryError:
             raise E.ErrorDataTooLarge("Out of memory", name="memory") from None
-        except Exception as e:  # noqa: BLE001 - no Python error may reach a script author
+        except Exception as e:
             raise ErrorSystem(f"Internal error: {type(e).__name__}") from e
 
 
@@ -303,8 +346,11 @@ def _arity(fn: Callable[..., Any], needs_ctx: bool) -> int:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
         return 1
-    n = sum(1 for p in sig.parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty)
+    n = sum(
+        1
+        for p in sig.parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+    )
     return n - 1 if needs_ctx else n
 
 

@@ -13,40 +13,40 @@ from __future__ import annotations
 from typing import Any, ClassVar, NamedTuple
 
 __all__ = [
-    "Position",
     "NO_POS",
-    "RhaiError",
-    "ErrorParsing",
-    "ErrorSystem",
-    "ErrorVariableExists",
+    "ErrorArithmetic",
+    "ErrorArrayBounds",
+    "ErrorAssignmentToConstant",
+    "ErrorBitFieldBounds",
+    "ErrorDataRace",
+    "ErrorDataTooLarge",
+    "ErrorDotExpr",
+    "ErrorFor",
     "ErrorForbiddenVariable",
-    "ErrorVariableNotFound",
-    "ErrorPropertyNotFound",
-    "ErrorIndexNotFound",
     "ErrorFunctionNotFound",
-    "ErrorModuleNotFound",
     "ErrorInFunctionCall",
     "ErrorInModule",
-    "ErrorUnboundThis",
+    "ErrorIndexNotFound",
+    "ErrorIndexingType",
     "ErrorMismatchDataType",
     "ErrorMismatchOutputType",
-    "ErrorIndexingType",
-    "ErrorArrayBounds",
-    "ErrorStringBounds",
-    "ErrorBitFieldBounds",
-    "ErrorFor",
-    "ErrorDataRace",
+    "ErrorModuleNotFound",
     "ErrorNonPureMethodCallOnConstant",
-    "ErrorAssignmentToConstant",
-    "ErrorDotExpr",
-    "ErrorArithmetic",
+    "ErrorParsing",
+    "ErrorPropertyNotFound",
+    "ErrorRuntime",
+    "ErrorStackOverflow",
+    "ErrorStringBounds",
+    "ErrorSystem",
+    "ErrorTerminated",
+    "ErrorTooManyModules",
     "ErrorTooManyOperations",
     "ErrorTooManyVariables",
-    "ErrorTooManyModules",
-    "ErrorStackOverflow",
-    "ErrorDataTooLarge",
-    "ErrorTerminated",
-    "ErrorRuntime",
+    "ErrorUnboundThis",
+    "ErrorVariableExists",
+    "ErrorVariableNotFound",
+    "Position",
+    "RhaiError",
 ]
 
 
@@ -91,7 +91,9 @@ class RhaiError(Exception):
 
 
 def _kind(name: str, *, catchable: bool = True) -> type[RhaiError]:
-    cls = type(name, (RhaiError,), {"kind": name, "catchable": catchable, "__doc__": f"Rhai ``{name}``."})
+    cls = type(
+        name, (RhaiError,), {"kind": name, "catchable": catchable, "__doc__": f"Rhai ``{name}``."}
+    )
     cls.__module__ = __name__
     return cls
 
@@ -154,7 +156,7 @@ ErrorTerminated = _kind("ErrorTerminated", catchable=False)
 # --------------------------------------------------------------------------- helpers
 # Added by the engine: the shape a ``catch (e)`` block sees, and unwrapping.
 
-__all__ += ["unwrap", "is_catchable", "caught_value", "describe"]
+__all__ += ["caught_value", "describe", "is_catchable", "unwrap"]
 
 
 def unwrap(err: RhaiError) -> RhaiError:

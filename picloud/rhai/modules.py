@@ -16,7 +16,7 @@ from picloud.rhai import runtime as R
 from picloud.rhai.errors import Position, RhaiError
 from picloud.rhai.values import FnPtr, type_name
 
-__all__ = ["StaticResolver", "ModuleResolver", "module_from_ast"]
+__all__ = ["ModuleResolver", "StaticResolver", "module_from_ast"]
 
 
 class ModuleResolver:
@@ -70,7 +70,9 @@ def module_from_ast(st: R.RunState, ast: Any, path: str, pos: Position) -> R.Mod
     except RhaiError as e:
         if not e.catchable and e.kind != "ErrorModuleNotFound":
             raise
-        raise E.ErrorInModule(f"Error in module '{path}': {e.message}", pos, module=path, inner=e) from None
+        raise E.ErrorInModule(
+            f"Error in module '{path}': {e.message}", pos, module=path, inner=e
+        ) from None
     finally:
         st.ops = sub.ops
     m = R.Module(path)
@@ -93,8 +95,9 @@ def do_import(st: R.RunState, path: Any, pos: Position) -> R.Module:
     """``import path``: resolve through the engine's resolver (cycles are errors)."""
     if type(path) is not str:
         n = type_name(path)
-        raise E.ErrorMismatchDataType(f"Data type incorrect: {n} (expecting string)", pos,
-                                      requested="string", actual=n)
+        raise E.ErrorMismatchDataType(
+            f"Data type incorrect: {n} (expecting string)", pos, requested="string", actual=n
+        )
     engine = st.engine
     mx = engine.options.max_modules
     st.modules_loaded += 1
@@ -104,14 +107,20 @@ def do_import(st: R.RunState, path: Any, pos: Position) -> R.Module:
     if static is not None:
         return static
     if path in st.imports:
-        raise E.ErrorInModule(f"Circular import of module '{path}'", pos, module=path,
-                              inner=E.ErrorModuleNotFound(f"Circular import: {path}", pos, module=path))
+        raise E.ErrorInModule(
+            f"Circular import of module '{path}'",
+            pos,
+            module=path,
+            inner=E.ErrorModuleNotFound(f"Circular import: {path}", pos, module=path),
+        )
     resolver = engine._resolver
     try:
         found = resolver.resolve(engine, path, pos) if resolver is not None else None
     except RhaiError as e:
         # A module that does not compile is a broken module, not a syntax error of the importer.
-        raise E.ErrorInModule(f"Error in module '{path}': {e.message}", pos, module=path, inner=e) from None
+        raise E.ErrorInModule(
+            f"Error in module '{path}': {e.message}", pos, module=path, inner=e
+        ) from None
     if found is None:
         raise E.ErrorModuleNotFound(f"Module not found: {path}", pos, module=path)
     if isinstance(found, R.Module):
@@ -139,7 +148,9 @@ def module_ref(st: R.RunState, root: Any, ns: tuple[str, ...], pos: Position) ->
     for name in ns[1:]:
         sub = m.modules.get(name)
         if sub is None:
-            raise E.ErrorModuleNotFound(f"Module not found: {'::'.join(ns)}", pos, module="::".join(ns))
+            raise E.ErrorModuleNotFound(
+                f"Module not found: {'::'.join(ns)}", pos, module="::".join(ns)
+            )
         m = sub
     return m
 
@@ -151,7 +162,9 @@ def module_var(st: R.RunState, m: R.Module, name: str, pos: Position) -> Any:
     raise R.var_not_found(f"{m.name}::{name}", pos)
 
 
-def module_call(st: R.RunState, d: int, m: R.Module, name: str, args: list[Any], pos: Position) -> Any:
+def module_call(
+    st: R.RunState, d: int, m: R.Module, name: str, args: list[Any], pos: Position
+) -> Any:
     """``m::name(args)``: a module's script function or a host function."""
     sf = m.functions.get((name, len(args)))
     if sf is not None:
@@ -195,8 +208,16 @@ def _fallback_unit(own: Any, outer: Any) -> Any:
 # ------------------------------------------------------------------ eval and capture calls
 
 
-def do_eval(st: R.RunState, d: int, text: Any, names: tuple[str, ...], consts: tuple[bool, ...],
-            vals: list[Any], pos: Position, top: bool = True) -> tuple[Any, list[Any]]:
+def do_eval(
+    st: R.RunState,
+    d: int,
+    text: Any,
+    names: tuple[str, ...],
+    consts: tuple[bool, ...],
+    vals: list[Any],
+    pos: Position,
+    top: bool = True,
+) -> tuple[Any, list[Any]]:
     """``eval(text)``: run text in the caller's scope; returns ``(value, new values)``."""
     from picloud.rhai.engine import Scope
 
@@ -213,7 +234,6 @@ def do_eval(st: R.RunState, d: int, text: Any, names: tuple[str, ...], consts: t
     if st.cap:
         for n, v in st.cap.items():
             scope.push(n, v)
-    start = len(scope)
     for n, c, v in zip(names, consts, vals):
         scope._persist(n, v, c)
     end = len(scope)
@@ -226,13 +246,20 @@ def do_eval(st: R.RunState, d: int, text: Any, names: tuple[str, ...], consts: t
         from picloud.rhai.compiler import compile_unit
 
         extern = frozenset(saved[1].fns) if saved[1] is not None else frozenset()
-        unit = compile_unit(script, engine.options, st.max_ops != 0 or st.deadline is not None, extern)
+        unit = compile_unit(
+            script, engine.options, st.max_ops != 0 or st.deadline is not None, extern
+        )
         st.scope = scope
         st.unit = saved[1]
         value = unit.main(st, None, d + 1)
     except RhaiError as e:
-        raise E.ErrorInFunctionCall(f"Error in call to function 'eval': {e.message}", pos,
-                                    function="eval", source="", inner=e) from None
+        raise E.ErrorInFunctionCall(
+            f"Error in call to function 'eval': {e.message}",
+            pos,
+            function="eval",
+            source="",
+            inner=e,
+        ) from None
     finally:
         st.scope, st.unit = saved
         if saved_gl is not None:
@@ -255,8 +282,16 @@ def do_eval(st: R.RunState, d: int, text: Any, names: tuple[str, ...], consts: t
     return value, new, shadowed  # type: ignore[return-value]
 
 
-def capture_call(st: R.RunState, d: int, key: tuple[str, int], args: list[Any], names: tuple[str, ...],
-                 consts: tuple[bool, ...], vals: list[Any], pos: Position) -> tuple[Any, list[Any]]:
+def capture_call(
+    st: R.RunState,
+    d: int,
+    key: tuple[str, int],
+    args: list[Any],
+    names: tuple[str, ...],
+    consts: tuple[bool, ...],
+    vals: list[Any],
+    pos: Position,
+) -> tuple[Any, list[Any]]:
     """``f!(args)``: run the function's capture variant against the caller's variables."""
     unit = st.unit
     sf = unit.fns.get(key) if unit is not None else None
@@ -267,8 +302,16 @@ def capture_call(st: R.RunState, d: int, key: tuple[str, int], args: list[Any], 
     return value, [cap[n] for n in names]
 
 
-def capture_call_ptr(st: R.RunState, d: int, fp: Any, args: list[Any], names: tuple[str, ...],
-                     consts: tuple[bool, ...], vals: list[Any], pos: Position) -> tuple[Any, list[Any]]:
+def capture_call_ptr(
+    st: R.RunState,
+    d: int,
+    fp: Any,
+    args: list[Any],
+    names: tuple[str, ...],
+    consts: tuple[bool, ...],
+    vals: list[Any],
+    pos: Position,
+) -> tuple[Any, list[Any]]:
     """``call!(fp, args)``: a capture call through a function pointer."""
     if type(fp) is FnPtr and fp.fn is None:
         key = (fp.name, len(fp.curry) + len(args))
@@ -300,7 +343,9 @@ def is_def_var(st: R.RunState, name: Any) -> bool:
     return st.scope is not None and st.scope._find(name) >= 0
 
 
-def call_script_method(st: R.RunState, d: int, pyfn: Any, args: list[Any], pos: Position, const: bool) -> Any:
+def call_script_method(
+    st: R.RunState, d: int, pyfn: Any, args: list[Any], pos: Position, const: bool
+) -> Any:
     """``x.f(args)`` where ``f`` is a script function of this unit: ``this`` is boxed and written back."""
     box = [args[0]]
     r = pyfn(st, box, d + 1, *args[1:])
@@ -325,23 +370,25 @@ def call_named_site(st: R.RunState, d: int, name: str, args: list[Any], pos: Pos
 
 def register_helpers(helpers: dict[str, Any]) -> None:
     """Bind this module's run-time entry points into the generated-code helper table."""
-    helpers.update({
-        "_h_import": do_import,
-        "_h_module": module_ref,
-        "_h_modvar": module_var,
-        "_h_modcall": module_call,
-        "_h_eval": do_eval,
-        "_h_capcall": capture_call,
-        "_h_capcallptr": capture_call_ptr,
-        "_h_sfind": lambda st, name: st.scope is not None and st.scope._find(name) >= 0,
-        "_h_capget": cap_get,
-        "_h_capset": cap_set,
-        "_h_isdefvar": is_def_var,
-        "_h_callsm": call_script_method,
-        "_h_forrange": for_range,
-        "_h_mkthrow": R.throw,
-        "_h_callnamed": call_named_site,
-    })
+    helpers.update(
+        {
+            "_h_import": do_import,
+            "_h_module": module_ref,
+            "_h_modvar": module_var,
+            "_h_modcall": module_call,
+            "_h_eval": do_eval,
+            "_h_capcall": capture_call,
+            "_h_capcallptr": capture_call_ptr,
+            "_h_sfind": lambda st, name: st.scope is not None and st.scope._find(name) >= 0,
+            "_h_capget": cap_get,
+            "_h_capset": cap_set,
+            "_h_isdefvar": is_def_var,
+            "_h_callsm": call_script_method,
+            "_h_forrange": for_range,
+            "_h_mkthrow": R.throw,
+            "_h_callnamed": call_named_site,
+        }
+    )
 
 
 _ = FnPtr

@@ -64,7 +64,9 @@ class EngineOptions:
             if f.name.startswith("max_") and value is not None and value < 0:
                 raise ValueError(f"{f.name} must be >= 0, got {value!r}")
         if self.optimization_level not in ("None", "Simple", "Full"):
-            raise ValueError(f"optimization_level must be None, Simple or Full, got {self.optimization_level!r}")
+            raise ValueError(
+                f"optimization_level must be None, Simple or Full, got {self.optimization_level!r}"
+            )
         if not isinstance(self.disabled_symbols, frozenset):
             object.__setattr__(self, "disabled_symbols", frozenset(self.disabled_symbols))
 

@@ -10,23 +10,19 @@ bound into the generated module's globals under an ``_h_`` prefix.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from picloud.rhai import errors as E
 from picloud.rhai.builtins.registry import NO_THIS, NativeFn
 from picloud.rhai.errors import NO_POS, Position, RhaiError
 from picloud.rhai.values import (
-    INT_MAX,
-    INT_MIN,
     Char,
     FnPtr,
     RhaiRange,
     data_size,
     deep_copy,
-    get_index,
     iterate,
-    set_index,
-    to_debug,
     to_display,
     type_name,
 )
@@ -34,7 +30,7 @@ from picloud.rhai.values import (
 if TYPE_CHECKING:
     from picloud.rhai.engine import Engine
 
-__all__ = ["Shared", "ScriptFn", "Closure", "RunState", "Module", "MUTABLE"]
+__all__ = ["MUTABLE", "Closure", "Module", "RunState", "ScriptFn", "Shared"]
 
 MUTABLE = frozenset((list, dict, bytearray))
 _NUMERIC = (int, float)
@@ -52,10 +48,18 @@ class Shared:
 class ScriptFn:
     """A compiled script function: ``pyfn(st, this_box, depth, *params)``."""
 
-    __slots__ = ("name", "arity", "pyfn", "uses_this", "private", "unit", "capture")
+    __slots__ = ("arity", "capture", "name", "private", "pyfn", "unit", "uses_this")
 
-    def __init__(self, name: str, arity: int, pyfn: Callable[..., Any], uses_this: bool,
-                 private: bool, unit: Any, capture: Callable[..., Any] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        arity: int,
+        pyfn: Callable[..., Any],
+        uses_this: bool,
+        private: bool,
+        unit: Any,
+        capture: Callable[..., Any] | None = None,
+    ) -> None:
         self.name = name
         self.arity = arity
         self.pyfn = pyfn
@@ -68,10 +72,16 @@ class ScriptFn:
 class Closure:
     """The callable behind a closure's ``FnPtr``: code plus its captured boxes."""
 
-    __slots__ = ("pyfn", "cells", "arity", "unit", "gl")
+    __slots__ = ("arity", "cells", "gl", "pyfn", "unit")
 
-    def __init__(self, pyfn: Callable[..., Any], cells: tuple[Shared, ...], arity: int, unit: Any,
-                 gl: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        pyfn: Callable[..., Any],
+        cells: tuple[Shared, ...],
+        arity: int,
+        unit: Any,
+        gl: dict[str, Any] | None = None,
+    ) -> None:
         self.gl = gl
         self.pyfn = pyfn
         self.cells = cells
@@ -82,7 +92,7 @@ class Closure:
 class Module:
     """An imported module: exported variables, callable functions and sub-modules."""
 
-    __slots__ = ("name", "variables", "functions", "modules", "host")
+    __slots__ = ("functions", "host", "modules", "name", "variables")
 
     def __init__(self, name: str = "") -> None:
         self.name = name
@@ -106,9 +116,28 @@ def at(err: RhaiError, pos: Position) -> RhaiError:
 class RunState:
     """Per-run mutable state; also the ``CallContext`` handed to native functions."""
 
-    __slots__ = ("engine", "options", "ops", "lim", "max_ops", "deadline", "scope", "gl",
-                 "unit", "depth", "imports", "modules_loaded", "cap", "lib", "cache",
-                 "on_print", "on_debug", "max_depth", "sizes", "__weakref__")
+    __slots__ = (
+        "__weakref__",
+        "cache",
+        "cap",
+        "deadline",
+        "depth",
+        "engine",
+        "gl",
+        "imports",
+        "lib",
+        "lim",
+        "max_depth",
+        "max_ops",
+        "modules_loaded",
+        "on_debug",
+        "on_print",
+        "ops",
+        "options",
+        "scope",
+        "sizes",
+        "unit",
+    )
 
     def __init__(self, engine: Engine, unit: Any, scope: Any, deadline: float | None) -> None:
         opts = engine.options
@@ -153,8 +182,13 @@ class RunState:
     def call(self, fn: FnPtr, args: list[Any], this: Any = NO_THIS) -> Any:
         """Call a function pointer on behalf of a native function."""
         target = fn.fn
-        if (type(target) is Closure and this is NO_THIS and not fn.curry and len(args) == target.arity
-                and target.unit is self.unit):
+        if (
+            type(target) is Closure
+            and this is NO_THIS
+            and not fn.curry
+            and len(args) == target.arity
+            and target.unit is self.unit
+        ):
             return target.pyfn(self, None, self.depth + 1, *args)
         if this is NO_THIS:
             return call_ptr(self, self.depth, fn, list(args), None, NO_POS)
@@ -203,14 +237,21 @@ def wrap_fn_error(err: BaseException, name: str, pos: Position) -> BaseException
         return err
     if not err.catchable or err.kind == "ErrorSystem":
         return err
-    return E.ErrorInFunctionCall(f"Error in call to function '{name}': {err.message}", pos,
-                                 function=name, source="", inner=err)
+    return E.ErrorInFunctionCall(
+        f"Error in call to function '{name}': {err.message}",
+        pos,
+        function=name,
+        source="",
+        inner=err,
+    )
 
 
 def not_bool(v: Any, pos: Position) -> RhaiError:
     """The error for a non-``bool`` condition."""
     n = type_name(v)
-    return E.ErrorMismatchDataType(f"Data type incorrect: {n} (expecting bool)", pos, requested="bool", actual=n)
+    return E.ErrorMismatchDataType(
+        f"Data type incorrect: {n} (expecting bool)", pos, requested="bool", actual=n
+    )
 
 
 def check_bool(v: Any, pos: Position) -> bool:
@@ -285,10 +326,11 @@ def check_grow(st: RunState, container: Any, added: Any, pos: Position) -> None:
             raise E.ErrorDataTooLarge("Size of array too large", pos, name="Size of array")
     elif t is dict:
         if mm and len(container) > mm:
-            raise E.ErrorDataTooLarge("Size of object map too large", pos, name="Size of object map")
-    elif t is str:
-        if ms and len(container) > ms // 4 and len(container.encode("utf-8")) > ms:
-            raise E.ErrorDataTooLarge("Length of string too large", pos, name="Length of string")
+            raise E.ErrorDataTooLarge(
+                "Size of object map too large", pos, name="Size of object map"
+            )
+    elif t is str and ms and len(container) > ms // 4 and len(container.encode("utf-8")) > ms:
+        raise E.ErrorDataTooLarge("Length of string too large", pos, name="Length of string")
     if added is not None and (type(added) in MUTABLE or type(added) is str):
         check_size(st, added, pos)
 
@@ -303,7 +345,9 @@ def make_range(a: Any, b: Any, inclusive: bool, pos: Position) -> RhaiRange:
     if type(a) is not int or type(b) is not int:
         bad = b if type(a) is int else a
         n = type_name(bad)
-        raise E.ErrorMismatchDataType(f"Data type incorrect: {n} (expecting i64)", pos, requested="i64", actual=n)
+        raise E.ErrorMismatchDataType(
+            f"Data type incorrect: {n} (expecting i64)", pos, requested="i64", actual=n
+        )
     return RhaiRange(a, b, inclusive)
 
 
@@ -431,7 +475,9 @@ def call_fallback(st: RunState, d: int, name: str, args: list[Any], pos: Positio
     raise fn_not_found(st, name, args, pos)
 
 
-def call_method(st: RunState, d: int, name: str, args: list[Any], pos: Position, const: bool) -> Any:
+def call_method(
+    st: RunState, d: int, name: str, args: list[Any], pos: Position, const: bool
+) -> Any:
     """``args[0].name(args[1:])``: script fns, natives, map-held fn pointers; writes back ``args[0]``."""
     recv = args[0]
     n = len(args)
@@ -499,7 +545,12 @@ def call_call(st: RunState, d: int, args: list[Any], pos: Position) -> Any:
     fp = args[0]
     if type(fp) is FnPtr:
         target = fp.fn
-        if type(target) is Closure and not fp.curry and len(args) - 1 == target.arity and target.unit is st.unit:
+        if (
+            type(target) is Closure
+            and not fp.curry
+            and len(args) - 1 == target.arity
+            and target.unit is st.unit
+        ):
             return target.pyfn(st, None, d + 1, *args[1:])
         if target is None and st.unit is not None:
             curry = fp.curry
@@ -532,7 +583,9 @@ def call_fp(st: RunState, d: int, pos: Position, fp: FnPtr, *args: Any) -> Any:
     return call_ptr(st, d, fp, list(args), None, pos)
 
 
-def call_script_method(st: RunState, d: int, sf: ScriptFn, args: list[Any], pos: Position, const: bool) -> Any:
+def call_script_method(
+    st: RunState, d: int, sf: ScriptFn, args: list[Any], pos: Position, const: bool
+) -> Any:
     """Call a script function with ``this`` bound to ``args[0]`` (written back)."""
     box = [args[0]]
     r = sf.pyfn(st, box, d + 1, *[cp(a) for a in args[1:]])
@@ -553,11 +606,15 @@ def call_named(st: RunState, d: int, name: str, args: list[Any], pos: Position) 
     return call_native(st, d, name, args, pos)
 
 
-def call_ptr(st: RunState, d: int, fp: Any, args: list[Any], box: list[Any] | None, pos: Position) -> Any:
+def call_ptr(
+    st: RunState, d: int, fp: Any, args: list[Any], box: list[Any] | None, pos: Position
+) -> Any:
     """Call a function pointer or closure (curried values first); ``box`` binds ``this``."""
     if type(fp) is not FnPtr:
         n = type_name(fp)
-        raise E.ErrorMismatchDataType(f"Data type incorrect: {n} (expecting Fn)", pos, requested="Fn", actual=n)
+        raise E.ErrorMismatchDataType(
+            f"Data type incorrect: {n} (expecting Fn)", pos, requested="Fn", actual=n
+        )
     if d > st.max_depth:
         raise E.ErrorStackOverflow("Stack overflow", pos)
     if fp.curry:
@@ -598,154 +655,24 @@ def call_ptr(st: RunState, d: int, fp: Any, args: list[Any], box: list[Any] | No
     return call_native(st, d, name, args, pos)
 
 
-# ------------------------------------------------------------------ chains
+# Chains (index/property access) and engine specials live in a sibling module.
+from picloud.rhai._runtime_chains import (
+    METHOD_SPECIALS,
+    SPECIALS,
+    checked_int,
+    index_get,
+    index_set,
+    make_fnptr,
+    prop_get,
+    prop_set,
+)
 
-
-def index_get(st: RunState, c: Any, i: Any, pos: Position) -> Any:
-    """``c[i]`` including indexers of host types."""
-    tc = type(c)
-    if tc is list and type(i) is int:
-        try:
-            return c[i]
-        except IndexError:
-            pass
-    elif tc is dict and type(i) is str:
-        try:
-            return c[i]
-        except KeyError:
-            if not st.options.fail_on_invalid_map_property:
-                return None
-    try:
-        return get_index(c, i, st.options.fail_on_invalid_map_property)
-    except RhaiError as e:
-        if e.kind == "ErrorIndexingType":
-            nf = resolve(st, "index$get$", (c, i))
-            if nf is not None:
-                return invoke(st, 0, nf, [c, i], pos)
-        raise at(e, pos) from None
-
-
-def index_set(st: RunState, c: Any, i: Any, v: Any, pos: Position) -> Any:
-    """``c[i] = v``; returns the container to write back."""
-    if type(c) is dict and type(i) is str and st.sizes == (0, 0, 0):
-        c[i] = v
-        return c
-    try:
-        r = set_index(c, i, v)
-    except RhaiError as e:
-        if e.kind == "ErrorIndexingType":
-            nf = resolve(st, "index$set$", (c, i, v))
-            if nf is not None:
-                invoke(st, 0, nf, [c, i, v], pos)
-                return c
-        raise at(e, pos) from None
-    if st.sizes != (0, 0, 0):
-        check_grow(st, r, v, pos)
-    return r
-
-
-def prop_get(st: RunState, obj: Any, name: str, pos: Position) -> Any:
-    """``obj.name``: a map entry, a registered getter, or a zero-argument method."""
-    if type(obj) is dict:
-        try:
-            return obj[name]
-        except KeyError:
-            if st.options.fail_on_invalid_map_property:
-                raise E.ErrorPropertyNotFound(f"Property not found: {name}", pos, property=name) from None
-            return None
-    args = [obj]
-    nf = resolve(st, "get$" + name, args)
-    if nf is None:
-        nf = resolve(st, name, args)
-    if nf is None:
-        raise E.ErrorPropertyNotFound(f"Property not found: {name}", pos, property=name)
-    return invoke(st, 0, nf, args, pos)
-
-
-def prop_set(st: RunState, obj: Any, name: str, v: Any, pos: Position) -> Any:
-    """``obj.name = v``; returns the object to write back."""
-    if type(obj) is dict:
-        obj[name] = v
-        if st.sizes != (0, 0, 0):
-            check_grow(st, obj, v, pos)
-        return obj
-    args = [obj, v]
-    nf = resolve(st, "set$" + name, args)
-    if nf is None:
-        raise E.ErrorPropertyNotFound(f"Property not found: {name}", pos, property=name)
-    invoke(st, 0, nf, args, pos)
-    return args[0]
-
-
-# ------------------------------------------------------------------ engine specials
-
-def _sp_print(st: RunState, d: int, args: list[Any], pos: Position) -> Any:
-    if len(args) != 1:
-        raise fn_not_found(st, "print", args, pos)
-    st.on_print(to_display(args[0]))
-    return None
-
-
-def _sp_debug(st: RunState, d: int, args: list[Any], pos: Position) -> Any:
-    if len(args) != 1:
-        raise fn_not_found(st, "debug", args, pos)
-    st.on_debug(to_debug(args[0]))
-    return None
-
-
-def _sp_type_of(st: RunState, d: int, args: list[Any], pos: Position) -> Any:
-    if len(args) != 1:
-        raise fn_not_found(st, "type_of", args, pos)
-    return type_name(args[0])
-
-
-def _sp_fn(st: RunState, d: int, args: list[Any], pos: Position) -> Any:
-    if len(args) != 1 or type(args[0]) is not str:
-        raise fn_not_found(st, "Fn", args, pos)
-    return make_fnptr(st, args[0], pos)
-
-
-def make_fnptr(st: RunState, name: str, pos: Position) -> FnPtr:
-    """``Fn("name")``: a pointer resolved by name when called."""
-    if not name or not (name[0].isalpha() or name[0] == "_") or not all(c.isalnum() or c == "_" for c in name):
-        raise E.ErrorFunctionNotFound(f"Function not found: {name}", pos, function=name)
-    return FnPtr(name)
-
-
-def _sp_call(st: RunState, d: int, args: list[Any], pos: Position) -> Any:
-    if not args:
-        raise fn_not_found(st, "call", args, pos)
-    return call_ptr(st, d, args[0], args[1:], None, pos)
-
-
-def _sp_curry(st: RunState, d: int, args: list[Any], pos: Position) -> Any:
-    fp = args[0] if args else None
-    if type(fp) is not FnPtr:
-        raise fn_not_found(st, "curry", args, pos)
-    return FnPtr(fp.name, (*fp.curry, *[cp(a) for a in args[1:]]), fp.fn)
-
-
-def _sp_is_def_fn(st: RunState, d: int, args: list[Any], pos: Position) -> Any:
-    if len(args) != 2 or type(args[0]) is not str or type(args[1]) is not int:
-        raise fn_not_found(st, "is_def_fn", args, pos)
-    unit = st.unit
-    return unit is not None and (args[0], args[1]) in unit.fns
-
-
-SPECIALS: dict[str, Callable[[RunState, int, list[Any], Position], Any]] = {
-    "print": _sp_print,
-    "debug": _sp_debug,
-    "type_of": _sp_type_of,
-    "Fn": _sp_fn,
-    "call": _sp_call,
-    "curry": _sp_curry,
-    "is_def_fn": _sp_is_def_fn,
-}
-METHOD_SPECIALS = {"type_of": _sp_type_of, "curry": _sp_curry, "call": _sp_call}
-
-
-def checked_int(r: int, pos: Position) -> int:
-    """Range-check an int result computed in Python."""
-    if INT_MIN <= r <= INT_MAX:
-        return r
-    raise E.ErrorArithmetic("Arithmetic overflow", pos)
+__all__ += [
+    "SPECIALS",
+    "checked_int",
+    "index_get",
+    "index_set",
+    "make_fnptr",
+    "prop_get",
+    "prop_set",
+]

@@ -72,8 +72,17 @@ def typed_value(tv: dict[str, Any]) -> Any:
     return v
 
 
-_TYPES = {"int": int, "float": float, "bool": bool, "string": str, "char": Char, "unit": type(None),
-          "array": list, "blob": bytearray, "map": dict}
+_TYPES = {
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "string": str,
+    "char": Char,
+    "unit": type(None),
+    "array": list,
+    "blob": bytearray,
+    "map": dict,
+}
 
 
 def type_matches(value: Any, tname: str) -> bool:
@@ -130,7 +139,11 @@ def error_matches(err: RhaiError, want: dict[str, Any] | None) -> str | None:
         return None
     if err.kind != want["kind"]:
         return f"error {err.kind} ({err.message}) != {want['kind']}"
-    if isinstance(err, ErrorParsing) and want.get("parse_error") and err.parse_error != want["parse_error"]:
+    if (
+        isinstance(err, ErrorParsing)
+        and want.get("parse_error")
+        and err.parse_error != want["parse_error"]
+    ):
         return f"parse error {err.parse_error} != {want['parse_error']}"
     inner = want.get("inner")
     if inner and "kind" in inner:
@@ -194,7 +207,11 @@ def run_vector(vec: dict[str, Any]) -> str | None:
     if expect["type"] == "error":
         want = expect.get("value") or {}
         req = want.get("requested_type")
-        if req and not type_matches(value, req) and want.get("kind") in (None, "ErrorMismatchOutputType"):
+        if (
+            req
+            and not type_matches(value, req)
+            and want.get("kind") in (None, "ErrorMismatchOutputType")
+        ):
             return None
         return f"expected error, got {value!r}"
     return value_matches(value, expect)

@@ -12,8 +12,12 @@ import pytest
 from picloud.cli import main
 
 
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str], stdin: str | None = None,
-            monkeypatch: pytest.MonkeyPatch | None = None) -> tuple[int, list[str]]:
+def run_cli(
+    argv: list[str],
+    capsys: pytest.CaptureFixture[str],
+    stdin: str | None = None,
+    monkeypatch: pytest.MonkeyPatch | None = None,
+) -> tuple[int, list[str]]:
     """Run the CLI in-process; returns the exit code and stdout lines."""
     if stdin is not None and monkeypatch is not None:
         monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
@@ -27,7 +31,11 @@ def test_run_prints_output_then_one_json_line(capsys: pytest.CaptureFixture[str]
     # Then its output comes first, then the typed result as JSON, and the exit code is 0
     assert code == 0
     assert out[:2] == ["hi", '"d"']
-    assert json.loads(out[-1]) == {"type": "array", "value": '[1, "a", 2.5]', "debug": '[1, "a", 2.5]'}
+    assert json.loads(out[-1]) == {
+        "type": "array",
+        "value": '[1, "a", 2.5]',
+        "debug": '[1, "a", 2.5]',
+    }
 
 
 @pytest.mark.parametrize(
@@ -40,8 +48,9 @@ def test_run_prints_output_then_one_json_line(capsys: pytest.CaptureFixture[str]
         ("'c'", {"type": "char", "value": "c", "debug": "c"}),
     ],
 )
-def test_result_line_has_type_display_and_debug(src: str, expected: dict[str, str],
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_result_line_has_type_display_and_debug(
+    src: str, expected: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
     # Given a script value, then the JSON line shows its type_of name, print text and debug text
     code, out = run_cli(["rhai", "run", "-e", src], capsys)
     assert code == 0
@@ -63,8 +72,9 @@ def test_parse_error_names_the_parse_error_kind(capsys: pytest.CaptureFixture[st
     assert out[-1].startswith("ERROR ErrorParsing.")
 
 
-def test_file_and_stdin_sources(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_file_and_stdin_sources(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Given a script file and a script on stdin, then both run
     script = tmp_path / "s.rhai"
     script.write_text("fn f(x) { x * 2 } f(21)", encoding="utf-8")

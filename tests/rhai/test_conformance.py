@@ -72,7 +72,9 @@ def test_every_failing_vector_is_listed_with_a_reason() -> None:
     # Then every failing vector is listed, and every listed vector still fails
     unlisted = [f"{vid}: {r}" for vid, r in res if r is not None and vid not in known]
     fixed = [vid for vid, r in res if r is None and vid in known]
-    assert not unlisted, "failing vectors missing from conformance_failures.md:\n" + "\n".join(unlisted)
+    assert not unlisted, "failing vectors missing from conformance_failures.md:\n" + "\n".join(
+        unlisted
+    )
     assert not fixed, "listed vectors that now pass (remove them):\n" + "\n".join(fixed)
 
 

@@ -44,9 +44,12 @@ VALUES = [
     ("let a = [3, 1, 2]; a.sort(); a", [1, 2, 3]),
     ("let a = [3, 1, 2]; a.sort(|x, y| y - x); a", [3, 2, 1]),
     ("let a = [3, 1, 2]; a.sort(|x, y| x - y); a", [1, 2, 3]),
-    ("let a = [\"b\", \"c\", \"a\"]; a.sort(); a", ["a", "b", "c"]),
+    ('let a = ["b", "c", "a"]; a.sort(); a', ["a", "b", "c"]),
     ("let a = [[2], [1, 1]]; a.sort(|x, y| x.len() - y.len()); a", [[2], [1, 1]]),
-    ("let a = [5, 3, 9]; a.sort(|x, y| if x < y { -1 } else if x > y { 1 } else { 0 }); a", [3, 5, 9]),
+    (
+        "let a = [5, 3, 9]; a.sort(|x, y| if x < y { -1 } else if x > y { 1 } else { 0 }); a",
+        [3, 5, 9],
+    ),
     # private functions are callable inside their own script
     ("private fn f() { 41 } f() + 1", 42),
     # method-call style binds `this` and writes back
@@ -64,13 +67,13 @@ VALUES = [
     # loops and switch as expressions
     ("let x = loop { break 42 }; x", 42),
     ("let v = while false {}; v", None),
-    ("switch 5 { 1..3 => \"a\", 4..=6 => \"b\", _ => \"c\" }", "b"),
+    ('switch 5 { 1..3 => "a", 4..=6 => "b", _ => "c" }', "b"),
     ("switch 'x' { 'x' => 1, _ => 2 }", 1),
     ("switch \"x\" { 'x' => 1, _ => 2 }", 2),
-    ("switch 1.0 { 1 => \"int\", _ => \"other\" }", "other"),
+    ('switch 1.0 { 1 => "int", _ => "other" }', "other"),
     # strings and chars
     ("let s = \"hello\"; s[1] = 'a'; s", "hallo"),
-    ("\"abc\"[1]", Char("b")),
+    ('"abc"[1]', Char("b")),
     ("`x = ${1 + 1}`", "x = 2"),
     # global constants from functions
     ("const X = 5; fn f() { global::X } f()", 5),
@@ -226,7 +229,9 @@ def test_compiling_a_300_line_script_takes_at_most_50_ms() -> None:
             "}",
         ]
     for i in range(25):
-        lines.append(f"let r{i} = handler_{i}(#{{ id: {i}, items: [#{{ qty: {i % 3}, price: 7, name: \"n{i}\" }}] }});")
+        lines.append(
+            f'let r{i} = handler_{i}(#{{ id: {i}, items: [#{{ qty: {i % 3}, price: 7, name: "n{i}" }}] }});'
+        )
     for i in range(25):
         lines.append(f"if r{i}.total > 10 {{ print(`${{r{i}.id}}: ${{r{i}.status}}`); }}")
     src = "\n".join(lines)

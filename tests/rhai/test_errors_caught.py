@@ -27,7 +27,9 @@ def caught(body: str, prelude: str = "") -> Any:
         ("try { throw 1 } catch (x) { throw x + 1 }", "", 2),
     ],
 )
-def test_thrown_values_arrive_bare_even_through_function_calls(body: str, prelude: str, expected: Any) -> None:
+def test_thrown_values_arrive_bare_even_through_function_calls(
+    body: str, prelude: str, expected: Any
+) -> None:
     # Given a throw, possibly deep inside functions, then catch receives the value itself
     assert caught(body, prelude) == expected
 
@@ -49,7 +51,9 @@ def test_thrown_values_arrive_bare_even_through_function_calls(body: str, prelud
         ("let n = 1; for x in n {}", "", "ErrorFor", {}),
     ],
 )
-def test_runtime_errors_arrive_as_maps(body: str, prelude: str, error: str, fields: dict[str, Any]) -> None:
+def test_runtime_errors_arrive_as_maps(
+    body: str, prelude: str, error: str, fields: dict[str, Any]
+) -> None:
     # Given a failing operation inside try, when it is caught
     e = caught(body, prelude)
     # Then the catch variable is a map naming the error, its message and position

@@ -95,7 +95,11 @@ def mutated_script(draw: st.DrawFn) -> str:
         if op == "delete":
             src = src[:i] + src[i + 1 :]
         elif op == "replace":
-            src = src[:i] + draw(st.sampled_from("(){}[];,.+-*/%<>=!&|^'\"`$#:?0123456789xa_ \n")) + src[i + 1 :]
+            src = (
+                src[:i]
+                + draw(st.sampled_from("(){}[];,.+-*/%<>=!&|^'\"`$#:?0123456789xa_ \n"))
+                + src[i + 1 :]
+            )
         elif op == "insert":
             src = src[:i] + draw(st.sampled_from("(){}[];,.+-*/<>=!'\"`$#:?01x \n")) + src[i:]
         else:

@@ -70,7 +70,11 @@ def test_host_type_has_its_name_properties_and_setters() -> None:
 def test_unregistered_host_attributes_are_unreachable() -> None:
     # Given a host object with an unregistered method and Python attributes
     e, _ = kv_engine()
-    for src in ('kv::collection("x").secret()', 'kv::collection("x").data', 'kv::collection("x").__dict__'):
+    for src in (
+        'kv::collection("x").secret()',
+        'kv::collection("x").data',
+        'kv::collection("x").__dict__',
+    ):
         # When a script tries to reach them, then it gets a Rhai error, never the attribute
         with pytest.raises(RhaiError) as info:
             e.eval(src)
@@ -130,7 +134,11 @@ def test_python_errors_in_host_functions_become_rhai_errors() -> None:
 def test_print_and_debug_callbacks_receive_text() -> None:
     # Given callbacks, when a script prints, then the host gets the text
     seen: list[tuple[str, str]] = []
-    e = Engine().on_print(lambda s: seen.append(("print", s))).on_debug(lambda s: seen.append(("debug", s)))
+    e = (
+        Engine()
+        .on_print(lambda s: seen.append(("print", s)))
+        .on_debug(lambda s: seen.append(("debug", s)))
+    )
     e.run('print(`n=${1 + 1}`); debug([1, "x"]);')
     assert seen == [("print", "n=2"), ("debug", '[1, "x"]')]
 
@@ -154,8 +162,8 @@ MODULES = {
     "broken": "fn f() {} fn f() {}",
     "needs_missing": 'import "nowhere" as x;',
     "calls_back": "fn go() { helper() + 1 } fn local() { 1 } fn twice() { local() * 2 }",
-    "aliases": 'export const A = 1; export const A = 2;',
-    "closure_maker": 'const K = 10; fn make() { |x| x + global::K + hidden() } private fn hidden() { 100 }',
+    "aliases": "export const A = 1; export const A = 2;",
+    "closure_maker": "const K = 10; fn make() { |x| x + global::K + hidden() } private fn hidden() { 100 }",
     "nested_outer": 'import "math" as inner;',
 }
 

@@ -97,13 +97,21 @@ def test_map_keys_named_like_dunders_are_just_keys() -> None:
 def test_closure_names_do_not_leak_addresses() -> None:
     # Given a closure, when a script asks its name, then no memory address is revealed
     name = sandbox_engine().eval("let f = |x| x; f.name")
-    assert isinstance(name, str) and "0x" not in name and not any(len(p) > 10 and p.isalnum() for p in name.split("$"))
+    assert (
+        isinstance(name, str)
+        and "0x" not in name
+        and not any(len(p) > 10 and p.isalnum() for p in name.split("$"))
+    )
 
 
 BOMBS = [
     ('let s = "x"; loop { s += s }', {"max_string_size": 10_000}, "ErrorDataTooLarge"),
     ('let s = "ab"; loop { s = s + s }', {"max_string_size": 10_000}, "ErrorDataTooLarge"),
-    ("let s = \"\"; s.pad(100000000, 'x'); s.len()", {"max_string_size": 10_000}, "ErrorDataTooLarge"),
+    (
+        "let s = \"\"; s.pad(100000000, 'x'); s.len()",
+        {"max_string_size": 10_000},
+        "ErrorDataTooLarge",
+    ),
     ('`${"x".pad(20000, "y")}`', {"max_string_size": 10_000}, "ErrorDataTooLarge"),
     ("let a = []; loop { a.push(1) }", {"max_array_size": 10_000}, "ErrorDataTooLarge"),
     ("let a = [1]; loop { a += a }", {"max_array_size": 10_000}, "ErrorDataTooLarge"),
@@ -111,7 +119,11 @@ BOMBS = [
     ("let a = [[1]]; loop { a = [a, a] }", {"max_array_size": 10_000}, "ErrorDataTooLarge"),
     ("let a = [1]; loop { a.push(a) }", {"max_array_size": 10_000}, "ErrorDataTooLarge"),
     ("let a = []; a.pad(100000000, 0)", {"max_array_size": 10_000}, "ErrorDataTooLarge"),
-    ("let m = #{}; let i = 0; loop { m[`k${i}`] = i; i += 1 }", {"max_map_size": 1_000}, "ErrorDataTooLarge"),
+    (
+        "let m = #{}; let i = 0; loop { m[`k${i}`] = i; i += 1 }",
+        {"max_map_size": 1_000},
+        "ErrorDataTooLarge",
+    ),
     ("let m = #{a: 1}; loop { m = #{a: m, b: m} }", {"max_map_size": 1_000}, "ErrorDataTooLarge"),
     ("let b = blob(); loop { b.push(1) }", {"max_array_size": 10_000}, "ErrorDataTooLarge"),
     ("blob(100000000)", {"max_array_size": 10_000}, "ErrorDataTooLarge"),
@@ -125,9 +137,16 @@ BOMBS = [
     ("let f = |g| g.call(g); f.call(f)", {}, "ErrorStackOverflow"),
     ("fn a(n) { b(n) } fn b(n) { a(n) } a(1)", {}, "ErrorStackOverflow"),
     ("fn f(n) { [1].map(|x| f(n)) } f(1)", {}, "ErrorStackOverflow"),
-    ("let x = 0; for a in 0..100 { for b in 0..100 { for c in 0..100 { for d in 0..100 { x += 1 } } } }",
-     {"max_operations": 200_000}, "ErrorTooManyOperations"),
-    ("let vars = 0; " + " ".join(f"let v{i} = {i};" for i in range(50)), {"max_variables": 20}, "ErrorTooManyVariables"),
+    (
+        "let x = 0; for a in 0..100 { for b in 0..100 { for c in 0..100 { for d in 0..100 { x += 1 } } } }",
+        {"max_operations": 200_000},
+        "ErrorTooManyOperations",
+    ),
+    (
+        "let vars = 0; " + " ".join(f"let v{i} = {i};" for i in range(50)),
+        {"max_variables": 20},
+        "ErrorTooManyVariables",
+    ),
 ]
 
 
@@ -172,7 +191,9 @@ def test_infinite_loop_is_stopped_by_the_deadline(src: str) -> None:
         ("1" + " + 1" * 20000, None),
     ],
 )
-def test_deeply_nested_source_is_a_parse_error_not_a_crash(src: str, parse_error: str | None) -> None:
+def test_deeply_nested_source_is_a_parse_error_not_a_crash(
+    src: str, parse_error: str | None
+) -> None:
     # Given source nested far deeper than the expression limit
     e = sandbox_engine()
     # When it is compiled, then it is rejected with ExprTooDeep (or, if flat, it runs)
