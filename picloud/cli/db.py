@@ -22,7 +22,7 @@ import msgspec
 from picloud.db import connect
 from picloud.errors import DependencyUnavailable, InvalidInput, NotFound, PicloudError
 from picloud.events.store import read_all, read_app
-from picloud.events.types import RecordedEvent
+from picloud.events.types import RecordedEvent, UnknownEvent
 from picloud.migrations import migrate
 from picloud.settings import Settings, get_settings
 
@@ -132,11 +132,11 @@ async def _resolve_app(conn: asyncpg.Connection, app: str) -> str:
 
 def event_to_dict(event: RecordedEvent) -> dict[str, Any]:
     """A JSON-ready view of a recorded event (``data`` without its type tag)."""
-    data = msgspec.to_builtins(event.event)
-    if isinstance(data, dict):
+    if isinstance(event.event, UnknownEvent):
+        data: Any = dict(event.event.data)
+    else:
+        data = msgspec.to_builtins(event.event)
         data.pop("type", None)
-        if event.event.__class__.__name__ == "UnknownEvent":
-            data = data.get("data", {})
     return {
         "position": event.position,
         "app_id": event.app_id,
