@@ -44,7 +44,7 @@ def fn_call(c: Any, n: N.FnCall) -> str:
         and isinstance(args[0], N.StringLit)
         and _ident_ok(args[0].value)
     ):
-        return c.const(FnPtr(args[0].value))
+        return str(c.const(FnPtr(args[0].value)))
     if name == "is_def_var" and len(args) == 1:
         if isinstance(args[0], N.StringLit) and c.lookup(args[0].value) is not None:
             return "True"
@@ -66,7 +66,7 @@ def fn_call(c: Any, n: N.FnCall) -> str:
         rest = c.seq(args[1:], copy=True)
         a = c.tmp("a")
         c.emit(f"{a} = [{', '.join([recv, *rest])}]")
-        r = c.tmp("r")
+        r: str = c.tmp("r")
         c.emit(f"{r} = _h_callfn(st, d, {k}, {a}, {p})")
         _write_back(c, lv, a, recv, p)
         return r
@@ -124,7 +124,7 @@ def method_call(c: Any, n: N.MethodCall) -> str:
     if script is None and not n.safe and n.name == "len" and not n.args:
         return f"(len({recv}) if type({recv}) is str or type({recv}) is list else _h_callm(st, d, {k}, [{recv}], {p}, False))"
     a = c.tmp("a")
-    r = c.tmp("r")
+    r: str = c.tmp("r")
     const = "True" if lv is not None and lv.const else "False"
     fast = None
     if script is None and not n.safe:

@@ -103,20 +103,54 @@ class ExprCompiler:
     fn_names: set[str]
     fn_py: dict[tuple[str, int], str]
 
-    # provided by Compiler
-    def emit(self, line: str) -> None: ...
-    def tmp(self, prefix: str = "t") -> str: ...
-    def const(self, value: Any) -> str: ...
-    def pos(self, node: N.Node) -> str: ...
-    def mark(self) -> int: ...
-    def insert(self, at: int, line: str) -> None: ...
-    def ops(self, n: int) -> None: ...
-    def push_block(self) -> None: ...
-    def pop_block(self) -> None: ...
-    def lookup(self, name: str) -> Var | None: ...
-    def declare(self, name: str, const: bool = False, pos: str | None = None) -> Var: ...
-    def visible(self) -> dict[str, Var]: ...
-    def closure(self, c: N.Closure) -> str: ...
+    # provided by Compiler / StmtCompiler (declared here for the type checker)
+    def emit(self, line: str) -> None:
+        raise NotImplementedError
+
+    def tmp(self, prefix: str = "t") -> str:
+        raise NotImplementedError
+
+    def const(self, value: Any) -> str:
+        raise NotImplementedError
+
+    def pos(self, node: N.Node) -> str:
+        raise NotImplementedError
+
+    def mark(self) -> int:
+        raise NotImplementedError
+
+    def insert(self, at: int, line: str) -> None:
+        raise NotImplementedError
+
+    def ops(self, n: int) -> None:
+        raise NotImplementedError
+
+    def push_block(self) -> None:
+        raise NotImplementedError
+
+    def pop_block(self) -> None:
+        raise NotImplementedError
+
+    def lookup(self, name: str) -> Var | None:
+        raise NotImplementedError
+
+    def declare(self, name: str, const: bool = False, pos: str | None = None) -> Var:
+        raise NotImplementedError
+
+    def visible(self) -> dict[str, Var]:
+        raise NotImplementedError
+
+    def closure(self, c: N.Closure) -> str:
+        raise NotImplementedError
+
+    def block_stmts(self, stmts: list[N.Stmt], dest: str | None, top: bool = False) -> None:
+        raise NotImplementedError
+
+    def value_of(self, node: N.Expr) -> str:
+        raise NotImplementedError
+
+    def copy_code(self, code: str) -> str:
+        raise NotImplementedError
 
     # ------------------------------------------------------------------ helpers
 
@@ -147,7 +181,7 @@ class ExprCompiler:
             m = self.mark()
             code = self.expr(n)
             if copy and is_lvalue(n) and not self.static_int(n) and not self.static_float(n):
-                code = self.copy_code(code)  # type: ignore[attr-defined]
+                code = self.copy_code(code)
             if self.mark() > m and out:
                 for i, prev in enumerate(out):
                     if prev in ("None", "True", "False") or prev.startswith("_k"):
@@ -375,7 +409,7 @@ class ExprCompiler:
             return f"({other} is {'' if op == '==' else 'not '}None)"
         single = self.single_use(op, n.lhs, n.rhs)
         if single is not None:
-            return single(a, b)
+            return str(single(a, b))
         a = self.atom(a)
         b = self.atom(b)
         return self.arith(op, a, b, p, rhs_node=n.rhs, lhs_node=n.lhs)

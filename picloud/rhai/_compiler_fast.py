@@ -109,7 +109,7 @@ def _sort(st: R.RunState, d: int, c: R.Closure, a: list[Any]) -> None:
             return 0  # Rhai ignores a failing comparator
         t = type(v)
         if t is int:
-            return (v > 0) - (v < 0)
+            return int(v > 0) - int(v < 0)
         if t is bool:
             return -1 if v else 1
         return 0

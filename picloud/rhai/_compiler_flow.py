@@ -136,7 +136,7 @@ def switch(c: Any, n: N.Switch, dest: str | None) -> None:
 
 def _chain(c: Any, arms: list[tuple[str, Any, Any]], default: Any) -> None:
     """``if/elif/else`` over (test, guard, body) arms; a flag chain when guards need statements."""
-    guards = []
+    guards: list[tuple[str | None, list[str]]] = []
     flag_mode = False
     for _test, guard, _body in arms:
         if guard is None:

@@ -276,7 +276,7 @@ for _sym, _fast in B.BINARY_OPS.items():
 HELPERS["_h_fcmp"] = _fcmp
 HELPERS["_h_op_add_assign"] = _binop("+=", B.add_assign)
 HELPERS["_h_op_sub_assign"] = _binop("-=", B.sub_assign)
-_TESTS = {
+_TESTS: dict[str, Any] = {
     "==": lambda d: -_EPS <= d <= _EPS,
     "!=": lambda d: not (-_EPS <= d <= _EPS),
     "<": lambda d: d < -_EPS,
@@ -286,8 +286,8 @@ _TESTS = {
 }
 for _sym, _test in _TESTS.items():
     HELPERS["_h_op_" + B.BINARY_OPS[_sym].__name__] = _cmp_op(_sym, B.BINARY_OPS[_sym], _test)
-for _sym, _fast in B.UNARY_OPS.items():
-    HELPERS["_h_un_" + _fast.__name__] = _unop(_sym, _fast)
+for _usym, _ufast in B.UNARY_OPS.items():
+    HELPERS["_h_un_" + _ufast.__name__] = _unop(_usym, _ufast)
 
 from picloud.rhai.modules import register_helpers
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from picloud.rhai import nodes as N
-from picloud.rhai._compiler_expr import _CONTROL, _SIMPLE, Var, is_lvalue
+from picloud.rhai._compiler_expr import _CONTROL, _SIMPLE, ExprCompiler, Var, is_lvalue
 
 __all__ = ["StmtCompiler"]
 
@@ -38,7 +38,7 @@ def _mentions(node: Any, name: str) -> bool:
     return False
 
 
-class StmtCompiler:
+class StmtCompiler(ExprCompiler):
     """Code generation for statements."""
 
     fx: Any
@@ -155,7 +155,7 @@ class StmtCompiler:
     def copy_code(self, code: str) -> str:
         """Copy a container read from storage; scalars pass through without a call."""
         if not (_SIMPLE.match(code) or code.endswith(".v") and _SIMPLE.match(code[:-2])):
-            code = self.atom(code)  # type: ignore[attr-defined]
+            code = self.atom(code)
         return f"({code} if type({code}) not in _h_MUT else _h_cp({code}))"
 
     def assign(self, s: N.Assign) -> None:

@@ -117,7 +117,7 @@ def float_names(
     if info is None:
         return set()
     lets, assigns, excluded = info
-    floats = set(lets) - excluded - ints
+    floats: set[str] = set(lets) - excluded - ints
     changed = True
     while changed:
         changed = False
@@ -154,7 +154,7 @@ def int_names(
     if info is None:
         return set()
     lets, assigns, excluded = info
-    ints = set(lets) - excluded
+    ints: set[str] = set(lets) - excluded
     changed = True
     while changed:
         changed = False

@@ -21,7 +21,7 @@ from typing import Any
 
 from picloud.rhai import nodes as N
 from picloud.rhai import runtime as R
-from picloud.rhai._compiler_expr import ExprCompiler, Var
+from picloud.rhai._compiler_expr import Var
 from picloud.rhai._compiler_fast import sort_hint
 from picloud.rhai._compiler_stmts import StmtCompiler
 from picloud.rhai._compiler_types import collect, float_names, int_names
@@ -78,6 +78,7 @@ class FnCtx:
         self.nvars = 0
         self.top_decls: list[tuple[str, Var]] = []
         self.restores: list[list[str]] = [[]]
+        self.last_ops: tuple[int, int, int] | None = None
         self.ints: set[str] = set()
         self.floats: set[str] = set()
 
@@ -89,7 +90,7 @@ def _ident(name: str) -> str:
     return name
 
 
-class Compiler(StmtCompiler, ExprCompiler):
+class Compiler(StmtCompiler):
     """Generates one Python module for a script."""
 
     def __init__(
@@ -512,7 +513,7 @@ class _Lazy:
                         sf = self.unit.fns[key]
                         sf.uses_this = uses_this
                         sf.pyfn = real
-            return real(st, tb, d, *args)
+            return real(st, tb, d, *args)  # type: ignore[misc]
 
         return first_call
 

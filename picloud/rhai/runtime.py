@@ -382,7 +382,7 @@ def resolve(st: RunState, name: str, args: Any) -> NativeFn | None:
     try:
         return cache[key]  # type: ignore[no-any-return]
     except KeyError:
-        nf = st.lib.resolve(name, key[1:])
+        nf = st.lib.resolve(name, key[1:])  # type: ignore[arg-type]
         cache[key] = nf
         return nf
 
