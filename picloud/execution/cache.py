@@ -57,6 +57,11 @@ class LruCache(Generic[V]):
             while len(self._data) > self.maxsize:
                 self._data.popitem(last=False)
 
+    def version_of(self, key: str) -> int | None:
+        """The version cached for ``key`` (no recency change), or None."""
+        entry = self._data.get(key)
+        return None if entry is None else entry[0]
+
     def __len__(self) -> int:
         return len(self._data)
 
