@@ -10,9 +10,12 @@ this process for a fixed time each:
 * ``GET /api/v1/admin/apps/bench`` with an API key — a key lookup and an app
   lookup in Postgres per request, the shape of every admin call.
 
-The load generator shares the machine's cores with the server, so figures are
-for comparison within one run, not absolute capacity. Nothing but loopback is
-contacted, and every phase stops after its duration.
+The load generator shares the machine's cores with the server (and, on a
+shared machine, with whatever else runs), so throughput swings with outside
+load. The steadier figure is the server's own CPU time per request (its
+process tree's user+system time over the measured window, from /proc): on a
+dedicated machine throughput is roughly cores / CPU-per-request. Nothing but
+loopback is contacted, and every phase stops after its duration.
 """
 
 from __future__ import annotations
@@ -44,6 +47,12 @@ class Result:
     errors: int
     seconds: float
     latencies: list[float]
+    cpu_seconds: float = 0.0
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        """Server CPU microseconds per request."""
+        return self.cpu_seconds / self.requests * 1e6 if self.requests else float("nan")
 
     @property
     def rps(self) -> float:
@@ -97,6 +106,33 @@ async def drive(
         *(_connection(port, request, stop_at, record_from, result) for _ in range(connections))
     )
     return result
+
+
+def _tree_cpu(root: int) -> float:
+    """User+system CPU seconds of process ``root`` and all its descendants (Linux /proc)."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # Fields after the parenthesised command name: state ppid … utime(14) stime(15).
+        fields = stat[stat.rindex(b")") + 2 :].split()
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    total = 0.0
+    for pid, cpu in times.items():
+        p = pid
+        while p not in (0, 1) and p != root:
+            p = parents.get(p, 0)
+        if p == root:
+            total += cpu
+    return total
 
 
 def _free_port() -> int:
@@ -199,20 +235,18 @@ async def main() -> int:
             try:
                 await _wait_ready(port)
                 for label, path, headers in cases:
-                    results.append(
-                        await drive(
-                            server,
-                            label,
-                            port,
-                            path,
-                            headers,
-                            args.connections,
-                            args.duration,
-                            args.warmup,
-                        )
+                    # Warm up unrecorded, then measure requests and server CPU together.
+                    conns = args.connections
+                    await drive(server, label, port, path, headers, conns, args.warmup, 0)
+                    cpu_before = _tree_cpu(proc.pid)
+                    result = await drive(
+                        server, label, port, path, headers, conns, args.duration, 0
                     )
+                    result.cpu_seconds = _tree_cpu(proc.pid) - cpu_before
+                    results.append(result)
             finally:
-                proc.send_signal(signal.SIGINT)
+                if proc.returncode is None:
+                    proc.send_signal(signal.SIGINT)
                 try:
                     await asyncio.wait_for(proc.wait(), timeout=15)
                 except TimeoutError:
@@ -225,27 +259,41 @@ async def main() -> int:
         f"\n{args.connections} keep-alive connections, {args.duration:.0f}s per case after "
         f"{args.warmup:.0f}s warm-up, {args.workers} server worker(s), loopback only\n"
     )
-    print(f"each row: the median of {args.rounds} round(s) by req/s\n")
-    print("| server | endpoint | req/s | p50 ms | p99 ms | errors | all rounds req/s |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"each row: the median of {args.rounds} round(s)\n")
+    print(
+        "| server | endpoint | req/s | p50 ms | p99 ms | server CPU µs/req | errors"
+        " | all rounds: req/s | all rounds: µs/req |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     grouped: dict[tuple[str, str], list[Result]] = {}
     for r in results:
         grouped.setdefault((r.server, r.endpoint), []).append(r)
-    by_case: dict[str, dict[str, float]] = {}
+    rates: dict[str, dict[str, float]] = {}
+    costs: dict[str, dict[str, float]] = {}
     for (server, endpoint), runs in sorted(grouped.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         runs.sort(key=lambda r: r.rps)
         r = runs[len(runs) // 2]
+        cpu = sorted(x.cpu_us_per_request for x in runs)[len(runs) // 2]
         every = " / ".join(f"{x.rps:,.0f}" for x in runs)
+        every_cpu = " / ".join(f"{x.cpu_us_per_request:,.0f}" for x in runs)
         print(
             f"| {server} | {endpoint} | {r.rps:,.0f} | {r.pct(0.50):.2f} | "
-            f"{r.pct(0.99):.2f} | {r.errors} | {every} |"
+            f"{r.pct(0.99):.2f} | {cpu:,.0f} | {r.errors} | {every} | {every_cpu} |"
         )
-        by_case.setdefault(endpoint, {})[server] = r.rps
-    for endpoint, rates in by_case.items():
-        if len(rates) == 2:
-            best = max(rates, key=lambda s: rates[s])
-            ratio = rates[best] / min(rates.values())
-            print(f"\n{endpoint}: {best} is faster ×{ratio:.2f}", end="")
+        rates.setdefault(endpoint, {})[server] = r.rps
+        costs.setdefault(endpoint, {})[server] = cpu
+    for endpoint, by_server in rates.items():
+        cost = costs[endpoint]
+        if len(by_server) == 2:
+            fast = max(by_server, key=lambda s: by_server[s])
+            cheap = min(cost, key=lambda s: cost[s])
+            r_ratio = by_server[fast] / min(by_server.values())
+            c_ratio = max(cost.values()) / cost[cheap]
+            print(
+                f"\n{endpoint}: {fast} serves ×{r_ratio:.2f} the req/s;"
+                f" {cheap} needs ×{1 / c_ratio:.2f} the server CPU per request",
+                end="",
+            )
     print()
     return 0
 
