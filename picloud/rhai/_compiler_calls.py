@@ -148,6 +148,12 @@ def method_call(c: Any, n: N.MethodCall) -> str:
                 f"if type({t}) is _h_Closure and {t}.arity == {len(rest)} and {t}.unit is st.unit: "
                 f"{r} = {t}.pyfn(st, None, d + 1{args})"
             )
+            sf = c.tmp("sf")
+            c.emit(
+                f"elif type({recv}) is _h_FnPtr and {recv}.fn is None and "
+                f"({sf} := st.unit.fns.get(({recv}.name, {len(rest)} + len({recv}.curry)))) is not None: "
+                f"{r} = {sf}.pyfn(st, None, d + 1, *{recv}.curry{args})"
+            )
             c.emit(f"elif type({recv}) is _h_FnPtr: {r} = _h_callfp(st, d, {p}, {recv}{args})")
             fast = ""
     if fast is not None:
