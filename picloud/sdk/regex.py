@@ -46,6 +46,9 @@ MAX_OUTPUT_CHARS = 16 * 1024 * 1024
 DEFAULT_TIMEOUT = 0.04
 
 _COUNT = re.compile(r"\{(\d*)(?:,(\d*))?\}")
+# Verbose mode (``x``: ``#`` comments may hide parentheses) and version 1 (``V1``:
+# nested sets) would make ``expanded_size`` misread the structure, so both are refused.
+_UNSUPPORTED_FLAGS = re.compile(r"\(\?[a-zA-Z^-]*[xV]")
 _ESCAPE_WITH_BRACES = frozenset("pPNxuUgX")
 
 
@@ -118,25 +121,29 @@ def _group_header(pattern: str, i: int) -> tuple[int, bool, bool]:
 
 
 def _skip_class(pattern: str, i: int) -> int:
-    """The index after the character class starting at ``pattern[i] == "["``."""
+    """The index after the (version 0) character class starting at ``pattern[i] == "["``.
+
+    In version 0 a ``[`` inside a class is literal, except POSIX ``[:name:]``;
+    ``_compile`` refuses the inline ``V1`` flag, under which sets could nest.
+    """
     n = len(pattern)
     i += 1
     if i < n and pattern[i] == "^":
         i += 1
     if i < n and pattern[i] == "]":
         i += 1
-    depth = 1
     while i < n:
         c = pattern[i]
         if c == "\\":
             i += 2
             continue
-        if c == "[":
-            depth += 1
-        elif c == "]":
-            depth -= 1
-            if depth == 0:
-                return i + 1
+        if c == "[" and pattern.startswith("[:", i):
+            close = pattern.find(":]", i + 2)
+            if close >= 0:
+                i = close + 2
+                continue
+        if c == "]":
+            return i + 1
         i += 1
     return n
 
@@ -145,6 +152,8 @@ def _skip_class(pattern: str, i: int) -> int:
 def _compile(pattern: str) -> Any:
     if len(pattern) > MAX_PATTERN_CHARS:
         fail(_P, f"pattern is longer than {MAX_PATTERN_CHARS} characters")
+    if _UNSUPPORTED_FLAGS.search(pattern):
+        fail(_P, "the inline flags x (verbose) and V (version) are not supported")
     if expanded_size(pattern) > MAX_EXPANDED_ATOMS:
         fail(
             _P,
@@ -152,7 +161,7 @@ def _compile(pattern: str) -> Any:
             f"{MAX_EXPANDED_ATOMS} atoms)",
         )
     try:
-        return _rx.compile(pattern)
+        return _rx.compile(pattern, _rx.V0)
     except _rx.error as e:
         fail(_P, f"invalid pattern: {e}")
     except (OverflowError, ValueError, RecursionError, MemoryError):

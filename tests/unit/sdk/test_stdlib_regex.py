@@ -8,9 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from picloud.rhai import Engine, Scope
-from picloud.sdk.regex import MAX_EXPANDED_ATOMS, MAX_PATTERN_CHARS, expanded_size
+from picloud.rhai.errors import RhaiError
+from picloud.sdk.regex import MAX_EXPANDED_ATOMS, MAX_PATTERN_CHARS, _compile, expanded_size
 
 
 @pytest.mark.parametrize(
@@ -72,6 +75,21 @@ def test_regex_functions(engine: Engine, src: str, expected: Any) -> None:
             "regex: pattern repeats too much",
         ),
         ('regex::is_match("a{1000000}", "a")', "regex: pattern repeats too much"),
+        # A bracket, a POSIX class or a comment must not hide a group from the size check
+        ('regex::is_match("([[](a{1000})){1000}", "a")', "regex: pattern repeats too much"),
+        (
+            'regex::is_match("([[:alpha:])](a{1000})){1000}", "a")',
+            "regex: pattern repeats too much",
+        ),
+        (
+            'regex::is_match("(?x)(#)\\n a{1000}){1000}", "a")',
+            "regex: the inline flags x (verbose)",
+        ),
+        (
+            'regex::is_match("(?V1)([[]])a{1000}){1000}", "a")',
+            "regex: the inline flags x (verbose)",
+        ),
+        ('regex::is_match("(?i-x:a)", "a")', "regex: the inline flags x (verbose)"),
         (
             'let p = ""; for i in 0..1001 { p += "a"; } regex::is_match(p, "a")',
             f"regex: pattern is longer than {MAX_PATTERN_CHARS} characters",
@@ -152,6 +170,9 @@ def test_classic_redos_patterns_never_stall(
         ("a{x}", 4),
         ("(?#comment)a", 1),
         ("[]a]{2}", 2),
+        ("[[]a{3}", 4),
+        ("[[:alpha:])]{3}", 3),
+        ("[^]]{2}", 2),
         ("a|b*", 2),
         ("(?P<year>a){3}", 3),
         ("(?<n>a){3}", 3),
@@ -202,3 +223,43 @@ def test_hostile_matching_does_not_starve_other_threads(engine: Engine) -> None:
     # Then it wakes promptly: matching releases the GIL instead of holding it for the timeout
     waits.sort()
     assert waits[len(waits) // 2] < 0.02, waits
+
+
+_TOKENS = [
+    "a",
+    "b",
+    "[",
+    "]",
+    "^",
+    "(",
+    ")",
+    "(?:",
+    "(?i)",
+    "[[:alpha:]]",
+    "\\",
+    "\\d",
+    "{200}",
+    "{2,90}",
+    "{,50}",
+    "|",
+    "*",
+    "?",
+    "#",
+    "\n",
+    ":",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_TOKENS), max_size=24))
+def test_any_pattern_the_size_check_accepts_compiles_quickly(tokens: list[str]) -> None:
+    # Given any pattern built from structural pieces (brackets, groups, counts, escapes)
+    pattern = "".join(tokens)
+    start = time.monotonic()
+    try:
+        _compile(pattern)
+    except RhaiError as e:
+        # Then it is either refused with a regex: error
+        assert e.message.startswith("regex: ")
+    # Or it compiles well within a request's budget (a misread structure would take seconds)
+    assert time.monotonic() - start < 0.25, pattern
