@@ -23,4 +23,8 @@ class CommandContext:
 
     def meta(self) -> EventMeta:
         """Event metadata for an event appended by this command."""
-        return EventMeta(actor=self.actor, request_id=self.request_id)
+        # A command starts a causal chain: its request id doubles as the
+        # correlation id that triggered work downstream will carry on.
+        return EventMeta(
+            actor=self.actor, request_id=self.request_id, correlation_id=self.request_id
+        )

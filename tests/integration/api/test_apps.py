@@ -136,6 +136,7 @@ async def test_every_app_mutation_is_an_event_carrying_the_actor(
     assert [r["version"] for r in rows] == [1, 2, 3, 4, 5]
     assert {r["actor"] for r in rows} == {f"user:{me['id']}"}
     assert all(r["meta"]["request_id"] for r in rows)
+    assert all(r["meta"]["correlation_id"] == r["meta"]["request_id"] for r in rows)
 
 
 async def test_concurrent_creates_of_one_slug_make_exactly_one_app(seed: Seed) -> None:
