@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from picloud.rhai.engine import Engine
 from picloud.sdk._common import limit_sizes
+from picloud.sdk.context import current_context
 from picloud.sdk.encoding import base64_members, hex_members
 from picloud.sdk.json import json_members
 from picloud.sdk.log import LogSink, ScriptLogs, log_members
@@ -19,7 +20,11 @@ NAMESPACES = ("log", "json", "time", "regex", "random", "base64", "hex", "url")
 
 
 def install_stdlib(
-    engine: Engine, *, log_sink: LogSink | None = None, regex_timeout: float = DEFAULT_TIMEOUT
+    engine: Engine,
+    *,
+    log_sink: LogSink | None = None,
+    regex_timeout: float = DEFAULT_TIMEOUT,
+    capture_print: bool = False,
 ) -> LogSink:
     """Register ``log::`` … ``url::`` on ``engine``; returns the sink ``log::`` writes to.
 
@@ -27,6 +32,8 @@ def install_stdlib(
         engine: the engine to extend (registration is once per engine, not per run).
         log_sink: where ``log::`` lines go; default a new ``ScriptLogs()`` (100 lines per script).
         regex_timeout: seconds one ``regex::`` match operation may run.
+        capture_print: also send Rhai's ``print(x)`` (level ``info``) and ``debug(x)``
+            (level ``debug``) to the sink instead of the process's stdout.
     """
     sink: LogSink = log_sink if log_sink is not None else ScriptLogs()
     if regex_timeout <= 0:
@@ -45,4 +52,7 @@ def install_stdlib(
     }
     for name, members in namespaces.items():
         engine.register_static_module(name, limit_sizes(members, sizes))
+    if capture_print:
+        engine.on_print(lambda text: sink.emit(current_context(), "info", text))
+        engine.on_debug(lambda text: sink.emit(current_context(), "debug", text))
     return sink

@@ -159,3 +159,16 @@ def test_log_debug_logs_at_debug_level_wherever_the_grammar_allows_it() -> None:
 def test_bad_ring_sizes_are_refused() -> None:
     with pytest.raises(ValueError):
         ScriptLogs(0)
+
+
+def test_print_and_debug_can_be_captured_into_the_script_log() -> None:
+    # Given an engine whose print/debug go to the log sink
+    e = Engine()
+    logs = ScriptLogs()
+    install_stdlib(e, log_sink=logs, capture_print=True)
+    # When a script prints and debugs
+    with use_context(CTX):
+        e.run('print("hello"); debug([1, "x"]);')
+    # Then both are script log lines (debug uses its debug form, as Rhai's debug does)
+    got = [(line.level, line.message) for line in logs.lines("s-1")]
+    assert got == [("info", "hello"), ("debug", '[1, "x"]')]
