@@ -18,6 +18,13 @@ from picloud.rhai.values import Char
 _OPTION_NAMES = {f.name for f in fields(EngineOptions)}
 
 
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:
+    """Show the conformance figure at the end of the run (set by test_conformance)."""
+    figure = getattr(config, "_rhai_conformance", None)
+    if figure:
+        terminalreporter.write_line(figure)
+
+
 def shared_dir() -> Path:
     """The read-only project docs directory (``PICLOUD_SHARED_DIR`` overrides)."""
     env = os.environ.get("PICLOUD_SHARED_DIR")
