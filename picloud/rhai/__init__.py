@@ -1,8 +1,19 @@
 """PiCloud's Rhai interpreter: a pure-Python implementation of the Rhai language.
 
-Public API: ``Engine`` (compile/eval/run, host registration, limits),
-``AST`` (a compiled, shareable script), ``Scope`` (host variables),
-``EngineOptions`` and the ``RhaiError`` hierarchy.
+Scripts are parsed once into an immutable ``AST`` and compiled to Python code
+objects (see ``compiler.py``); an ``Engine`` runs them with its options,
+limits, registered host functions/types and namespaces. Typical use::
+
+    engine = Engine(SandboxPolicy().options())        # platform limits on
+    engine.register_static_module("kv", {"collection": open_collection})
+    engine.register_type(Collection, "Collection", methods={"get": Collection.get})
+    engine.on_print(log.info)
+    ast = engine.compile(source)                      # ErrorParsing on bad syntax
+    scope = Scope().push_constant("ctx", request_map)
+    value = engine.eval_ast(ast, scope, timeout=2.0)  # RhaiError subclasses on failure
+
+Every failure a script can cause is a ``RhaiError`` with Rhai's kind; no
+Python exception or traceback escapes ``Engine`` methods.
 """
 
 from __future__ import annotations
@@ -17,18 +28,18 @@ from picloud.rhai.values import Char, FnPtr, RhaiRange, Timestamp
 
 __all__ = [
     "AST",
-    "Char",
     "Engine",
-    "EngineOptions",
-    "ErrorParsing",
-    "FnPtr",
-    "Module",
-    "ModuleResolver",
-    "Position",
-    "RhaiError",
-    "RhaiRange",
-    "SandboxPolicy",
     "Scope",
+    "EngineOptions",
+    "RhaiError",
+    "ErrorParsing",
+    "Position",
+    "ModuleResolver",
     "StaticResolver",
+    "Module",
+    "SandboxPolicy",
+    "Char",
+    "FnPtr",
+    "RhaiRange",
     "Timestamp",
 ]
