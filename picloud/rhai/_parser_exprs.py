@@ -262,7 +262,19 @@ class ExprParser(ParserBase):
                     lhs = self.parse_fn_call(lv, lhs, kind == "()", capture=False, ns_pos=ns_pos)
             elif fresh_name and kind == "::" and isinstance(lhs, n.Variable):
                 self.p += 1
-                name, ntok = self.parse_var_name()
+                ntok = self.toks[self.p]
+                if (
+                    ntok[0] == RESERVED
+                    and RESERVED_WORDS.get(str(ntok[1]), (False, False))[0]
+                    and self.toks[self.p + 1][0] in _CALL_START
+                ):
+                    # Deviation from rhai.rs, on purpose: a keyword-function name
+                    # after `::` (`log::debug(x)`) is a namespaced call. Host
+                    # namespaces need it; it can never mean the keyword itself.
+                    self.p += 1
+                    name = str(ntok[1])
+                else:
+                    name, ntok = self.parse_var_name()
                 lhs = n.Variable(self.pos_of(ntok), name, (*lhs.namespace, lhs.name))
                 continue
             else:
