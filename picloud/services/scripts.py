@@ -12,6 +12,7 @@ return frozen records; they never raise for an unknown id.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -50,6 +51,7 @@ __all__ = [
     "ScriptRef",
     "ScriptView",
     "append_checked",
+    "check_kind",
     "create_script",
     "delete_script",
     "get_module_by_name",
@@ -135,6 +137,13 @@ def _record(row: Any) -> ScriptRecord:
 # ---------------------------------------------------------------- validation
 
 
+async def _validate(source: str, kind: str, name: str) -> list[str]:
+    """``validate_script`` run on a worker thread."""
+    # Parsing a large source takes a second or more; the event loop keeps
+    # serving other requests meanwhile.
+    return (await asyncio.to_thread(validate_script, source, kind, name)).imports
+
+
 def check_kind(kind: str) -> str:
     """``endpoint`` or ``module`` (400 ``invalid_script_kind`` otherwise)."""
     if kind not in SCRIPT_KINDS:
@@ -144,11 +153,6 @@ def check_kind(kind: str) -> str:
             details={"field": "kind"},
         )
     return kind
-
-
-def validate_source(source: str, kind: str, name: str) -> list[str]:
-    """Name, compilation and module shape (400 / 422); the distinct literal imports, in order."""
-    return validate_script(source, kind, name).imports
 
 
 # ---------------------------------------------------------------- read API (data plane)
@@ -337,7 +341,7 @@ async def create_script(
     """Deploy a new script at version 1; 409 ``duplicate_script_name`` if the app has the name."""
     kind = check_kind(kind)
     _check_source_size(source)
-    imports = validate_source(source, kind, name)
+    imports = await _validate(source, kind, name)
     script_id = str(uuid.uuid4())
     async with conn.transaction():
         # Under the app's lock nothing else changes the app's scripts, so the
@@ -381,7 +385,7 @@ async def update_script(
     if current is None:
         raise _not_found()
     # Name and kind never change, so validating outside the lock stays valid.
-    imports = validate_source(source, current.kind, current.name)
+    imports = await _validate(source, current.kind, current.name)
     async with conn.transaction():
         await lock_app(conn, current.app_id)
         locked = await get_script(conn, script_id)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import asyncpg
 from _scripts_api import MODULE_SOURCE, ScriptsApi, error_code
 
-from picloud.errors import Conflict
+from picloud.errors import Conflict, PayloadTooLarge
 from picloud.services import apps, routes, scripts
 from picloud.services.context import CommandContext
 
@@ -97,3 +98,54 @@ async def test_openapi_lists_the_scripts_and_routes_endpoints(api: ScriptsApi) -
         "/api/v1/admin/routes/{route_id}",
     ):
         assert path in paths, sorted(paths)
+
+
+BIG_FN = "fn f{i}(x) {{ let y = x * 2 + 1; if y > 10 {{ y }} else {{ [1, 2, 3].len() + y }} }}\n"
+
+
+async def test_validating_a_large_script_does_not_stall_the_event_loop(
+    pool: asyncpg.Pool,
+) -> None:
+    # Given a ~200 KiB source (about a second of parsing)
+    source = "".join(BIG_FN.format(i=i) for i in range(2500))
+    async with pool.acquire() as conn:
+        app = await apps.create_app(conn, CTX, "big", "Big")
+    lags: list[float] = []
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        while not done.is_set():
+            start = time.perf_counter()
+            await asyncio.sleep(0.01)
+            lags.append(time.perf_counter() - start - 0.01)
+
+    async def deploy() -> None:
+        try:
+            async with pool.acquire() as conn:
+                await scripts.create_script(conn, CTX, app.id, "big", "endpoint", source)
+        finally:
+            done.set()
+
+    # When it is deployed while another task ticks every 10 ms
+    started = time.perf_counter()
+    await asyncio.gather(ticker(), deploy())
+    elapsed = time.perf_counter() - started
+    # Then the ticker kept running throughout: a stalled loop would show one gap
+    # about as long as the whole deploy (GC pauses make a fixed bound flaky).
+    assert elapsed > 0.3 and len(lags) > 10, (elapsed, len(lags))
+    assert max(lags) < elapsed / 3, (max(lags), elapsed)
+
+
+async def test_a_source_over_the_cap_is_refused_before_parsing(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        app = await apps.create_app(conn, CTX, "cap", "Cap")
+        before = await conn.fetchval("SELECT count(*) FROM events")
+        try:
+            await scripts.create_script(
+                conn, CTX, app.id, "huge", "endpoint", "1" * (scripts.MAX_SOURCE_BYTES + 1)
+            )
+        except PayloadTooLarge as exc:
+            assert exc.code == "script_too_large" and exc.http_status == 413
+        else:
+            raise AssertionError("an oversized source was accepted")
+        assert await conn.fetchval("SELECT count(*) FROM events") == before
