@@ -363,6 +363,9 @@ class ExprCompiler:
             return f"_h_capget(cap, {self.const(n.name)}, {p})"
         if n.name in self.fn_names and self.fx.kind != "main":
             return self.const(FnPtr(n.name))
+        if self.fx.kind == "fn":
+            # Script functions see their own variables and the host scope's constants only.
+            return f"_h_sconstget(st, {self.const(n.name)}, {p})"
         return f"_h_sget(st, {self.const(n.name)}, {p})"
 
     def module_ref(self, ns: tuple[str, ...], p: str) -> str:

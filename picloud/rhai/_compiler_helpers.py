@@ -148,6 +148,16 @@ def _sconst(st: R.RunState, name: str) -> bool:
     return False
 
 
+def _sconstget(st: R.RunState, name: str, pos: Any) -> Any:
+    """A free name inside a script function: only host-scope constants are visible."""
+    sc = st.scope
+    if sc is not None:
+        i = sc._find(name)
+        if i >= 0 and sc._consts[i]:
+            return sc._values[i]
+    raise R.var_not_found(name, pos)
+
+
 def _global(st: R.RunState, name: str, pos: Any) -> Any:
     gl = st.gl
     if name in gl:
@@ -261,6 +271,7 @@ HELPERS: dict[str, Any] = {
     "_h_sweq": _switch_eq,
     "_h_display": to_display,
     "_h_tname": type_name,
+    "_h_sconstget": _sconstget,
     "_h_race": _race,
     "_h_grow": R.check_grow,
     "_h_GROWN": frozenset((str, list, dict, bytearray)),

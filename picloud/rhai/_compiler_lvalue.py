@@ -45,6 +45,10 @@ class LVar:
                 c.emit(f"{v.py} = {code}")
         elif self.kind == "capture":
             c.emit(f"_h_capset(cap, {k}, {code}, {p})")
+        elif self.kind == "fn":
+            # A script function cannot assign outside variables (scope constants stay constant).
+            c.emit(f"_h_sconstget(st, {k}, {p})")
+            c.emit(f"raise _h_constassign({k}, {p})")
         else:
             c.emit(f"_h_sset(st, {k}, {code}, {p})")
 

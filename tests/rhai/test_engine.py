@@ -275,3 +275,26 @@ def test_call_fn_calls_a_script_function_without_running_the_top_level() -> None
     ast = e.compile("fn double(x) { x * 2 } throw 1;")
     # When the host calls the function, then it runs alone
     assert e.call_fn(ast, "double", 21) == 42
+
+
+def test_script_functions_see_scope_constants_but_not_scope_variables() -> None:
+    # Given a scope with a variable and a constant
+    e = Engine()
+
+    def scope() -> Scope:
+        return Scope().push("n", 1).push_constant("K", 2)
+
+    # Then a function reads the constant by name, but the variable is not found
+    assert e.eval("fn f() { K + 1 } f()", scope()) == 3
+    with pytest.raises(RhaiError) as info:
+        e.eval("fn f() { n } f()", scope())
+    assert info.value.kind == "ErrorInFunctionCall"
+    assert info.value.fields["inner"].kind == "ErrorVariableNotFound"
+
+
+def test_capture_calls_and_eval_share_the_callers_variables() -> None:
+    # Given caller variables, f!() and eval read and change them; a function's own lets stay local
+    assert run("fn inc(n) { x += n; let y = 5; } let x = 1; inc!(10); inc!(5); x") == 16
+    assert run('fn inc() { x += 1 } let x = 1; let fp = Fn("inc"); call!(fp); x') == 2
+    assert run('let x = 1; { eval("let x = 5;"); } x') == 1
+    assert run('let s = 0; for i in 0..3 { eval("s += i"); } s') == 3
