@@ -220,6 +220,7 @@ def _body(c: Any, body: N.Block) -> None:
     c.fx.indent += 1
     c.push_block()
     m = c.mark()
+    c._loop_body_next = True
     c.block_stmts(body.statements, None)
     if c.mark() == m:
         c.emit("pass")

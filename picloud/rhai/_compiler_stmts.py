@@ -56,8 +56,10 @@ class StmtCompiler(ExprCompiler):
         # One operation-count update per block (not per statement) keeps limit checks cheap.
         self.ops(sum(self.count(x) for x in stmts))
         rest_stack = self.__dict__.setdefault("_rest", [])
+        loop_body = self.__dict__.pop("_loop_body_next", False)
+        depth = len(self.fx.blocks)
         for i, s in enumerate(stmts):
-            rest_stack.append((stmts, i))
+            rest_stack.append((stmts, i, loop_body, depth, self.fx))
             try:
                 self.stmt(s, dest if i == last else None)
             finally:
@@ -127,20 +129,30 @@ class StmtCompiler(ExprCompiler):
     def movable(self, node: N.Expr) -> bool:
         """Whether a block-local variable is read for the last time here (no copy needed).
 
-        Safe when the variable was declared in the innermost block, is not boxed, is not
-        top-level (those persist into the host scope), and no later statement of the
-        block names it (``eval`` anywhere later disables this).
+        Safe when the variable is not boxed, is not top-level (those persist into the
+        host scope), no later statement of its block (or of the blocks in between) names
+        it, and no loop body lies between its declaration and this read (``eval``
+        anywhere later disables this).
         """
         if not isinstance(node, N.Variable) or node.namespace:
             return False
         fx = self.fx
-        var = fx.blocks[-1].get(node.name)
-        if var is None or var.shared or (fx.kind == "main" and len(fx.blocks) == 2):
+        home = -1
+        for k in range(len(fx.blocks) - 1, -1, -1):
+            if node.name in fx.blocks[k]:
+                home = k
+                break
+        if home < 0:
+            return False
+        var = fx.blocks[home][node.name]
+        if var.shared or (fx.kind == "main" and home <= 1):
             return False
         rest = getattr(self, "_rest", None)
         if not rest:
             return False
-        stmts, i = rest[-1]
+        stmts, i, _loop, _depth, owner = rest[-1]
+        if owner is not fx:
+            return False
         stmt = stmts[i]
         if isinstance(stmt, N.Assign):
             if stmt.value is not node or _mentions(stmt.target, node.name):
@@ -150,7 +162,16 @@ class StmtCompiler(ExprCompiler):
                 return False
         else:
             return False
-        return not any(_mentions(s, node.name) for s in stmts[i + 1 :])
+        for stmts, i, loop, depth, owner in reversed(rest):
+            if owner is not fx:
+                return False
+            if any(_mentions(s, node.name) for s in stmts[i + 1 :]):
+                return False
+            if depth <= home + 1:
+                return True
+            if loop:
+                return False  # a later iteration would read the moved value again
+        return False
 
     def copy_code(self, code: str) -> str:
         """Copy a container read from storage; scalars pass through without a call."""
