@@ -20,7 +20,6 @@ from typing import Any
 
 import asyncpg
 
-from picloud.api.request_id import request_id_of
 from picloud.dataplane.context import BadBody, build_ctx
 from picloud.dataplane.response import (
     Reply,
@@ -30,7 +29,7 @@ from picloud.dataplane.response import (
     reply_for_value,
 )
 from picloud.dataplane.router import HostRouter, RouteTable
-from picloud.dataplane.snapshot import AppSnapshot, read_snapshot
+from picloud.dataplane.snapshot import AppSnapshot, SnapshotReader
 from picloud.errors import Unauthorized
 from picloud.execution.bridge import SdkBridge
 from picloud.execution.cache import CompiledScript, LruCache
@@ -98,6 +97,7 @@ class DataPlane:
         self.script_logs = ScriptLogs()
         self.engine = build_engine(settings, self.resolver, self.script_logs)
         self.pool = ScriptPool(settings.script_pool_size)
+        self.snapshots = SnapshotReader(settings)
         self.timeout = settings.script_timeout_ms / 1000.0
         self.max_body = settings.max_request_body_bytes
         self._bridge: SdkBridge | None = None
@@ -137,45 +137,58 @@ class DataPlane:
         db = self.app.state.pool
         if db is None:
             return error_reply(503, "dependency_unavailable", "the database pool is not ready")
-        async with db.acquire() as conn:
-            snap = await read_snapshot(conn, target)
-            if snap is None:
-                if target.host_slug is None and target.prefix_slug is None:
-                    return None  # an unknown custom host: not an app request
-                slug = target.host_slug or target.prefix_slug
-                return error_reply(404, "app_not_found", f"no app {slug!r}", {"resource": "app"})
-            path = target.prefix_path if snap.how == 3 else target.path
-            table = await self._route_table(conn, snap)
-            method = scope["method"]
-            match = table.match(method, path)
-            if match is None:
-                return error_reply(
-                    404, "route_not_found", f"no route for {method} {path}", {"resource": "route"}
-                )
-            route = match.route
-            if route.dispatch_mode != "sync":
-                return error_reply(
-                    501,
-                    "async_not_supported",
-                    "async routes are not served yet (they arrive with triggers)",
-                )
-            principal, denied = await self._principal(conn, scope)
-            if denied is not None:
-                return denied
-            version = snap.versions.get(route.script_id)
-            compiled = None if version is None else self.scripts.get(route.script_id, version)
-            record = None
-            if compiled is None:
-                from picloud.services.scripts import get_script
+        snap = await self.snapshots.read(target)
+        if snap is None:
+            if target.host_slug is None and target.prefix_slug is None:
+                return None  # an unknown custom host: not an app request
+            slug = target.host_slug or target.prefix_slug
+            return error_reply(404, "app_not_found", f"no app {slug!r}", {"resource": "app"})
+        path = target.prefix_path if snap.how == 3 else target.path
+        method = scope["method"]
+        auth = _authorization(scope)
+        table = self.routes.get(snap.app_id, snap.routes_version)
+        match = None if table is None else table.match(method, path)
+        if table is not None and match is None:
+            return _no_route(method, path)
+        compiled = None
+        if match is not None:
+            version = snap.versions.get(match.route.script_id)
+            if version is not None:
+                compiled = self.scripts.get(match.route.script_id, version)
+        record = None
+        principal = None
+        # The common case (cached routes and script, no credentials) needs no
+        # pooled connection at all; anything else borrows one once.
+        if table is None or compiled is None or auth is not None:
+            async with db.acquire() as conn:
+                if table is None:
+                    table = await self._route_table(conn, snap)
+                    match = table.match(method, path)
+                if match is None:
+                    return _no_route(method, path)
+                if auth is not None:
+                    principal, denied = await _principal(conn, auth)
+                    if denied is not None:
+                        return denied
+                if compiled is None:
+                    version = snap.versions.get(match.route.script_id)
+                    if version is not None:
+                        compiled = self.scripts.get(match.route.script_id, version)
+                if compiled is None:
+                    from picloud.services.scripts import get_script
 
-                record = await get_script(conn, route.script_id)
-                if record is None or record.app_id != snap.app_id:
-                    return error_reply(
-                        404,
-                        "route_not_found",
-                        f"no route for {method} {path}",
-                        {"resource": "route"},
-                    )
+                    record = await get_script(conn, match.route.script_id)
+                    if record is None or record.app_id != snap.app_id:
+                        return _no_route(method, path)
+        if match is None:
+            return _no_route(method, path)
+        route = match.route
+        if route.dispatch_mode != "sync":
+            return error_reply(
+                501,
+                "async_not_supported",
+                "async routes are not served yet (they arrive with triggers)",
+            )
         body = await self._read_body(scope, receive)
         if body is None:
             return error_reply(413, "payload_too_large", "request body too large")
@@ -215,24 +228,6 @@ class DataPlane:
             table = RouteTable(await list_routes_for_app(conn, snap.app_id))
             self.routes.put(snap.app_id, snap.routes_version, table)
         return table
-
-    async def _principal(self, conn: Any, scope: Any) -> tuple[Any, Reply | None]:
-        """The caller from ``Authorization: Bearer``; other schemes are left to the script."""
-        header = None
-        for name, value in scope.get("headers", ()):
-            if name == b"authorization":
-                header = value.decode("latin-1")
-                break
-        if header is None or not header.strip().lower().startswith("bearer"):
-            return None, None
-        from picloud.auth.principal import authenticate
-
-        try:
-            return await authenticate(conn, header), None
-        except Unauthorized as exc:
-            reply = error_reply(401, exc.code, exc.message)
-            reply.headers.append((b"www-authenticate", b'Bearer realm="picloud"'))
-            return None, reply
 
     async def _read_body(self, scope: Any, receive: Any) -> bytes | None:
         for name, value in scope.get("headers", ()):
@@ -325,8 +320,43 @@ class DataPlane:
             )
 
     async def aclose(self) -> None:
-        """Stop taking runs (app shutdown)."""
+        """Stop taking runs and close the snapshot connection (app shutdown)."""
         self.pool.shutdown()
+        await self.snapshots.close()
+
+
+def request_id_of(scope: Any) -> str:
+    """The request id (``picloud.api.request_id``; imported late: picloud.api imports us)."""
+    from picloud.api.request_id import request_id_of as rid
+
+    return rid(scope)
+
+
+def _authorization(scope: Any) -> str | None:
+    """The ``Authorization: Bearer …`` header; other schemes are left to the script."""
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            header = bytes(value).decode("latin-1")
+            return header if header.strip().lower().startswith("bearer") else None
+    return None
+
+
+async def _principal(conn: Any, header: str) -> tuple[Any, Reply | None]:
+    """The caller the bearer token names, or a 401 reply."""
+    from picloud.auth.principal import authenticate
+
+    try:
+        return await authenticate(conn, header), None
+    except Unauthorized as exc:
+        reply = error_reply(401, exc.code, exc.message)
+        reply.headers.append((b"www-authenticate", b'Bearer realm="picloud"'))
+        return None, reply
+
+
+def _no_route(method: str, path: str) -> Reply:
+    return error_reply(
+        404, "route_not_found", f"no route for {method} {path}", {"resource": "route"}
+    )
 
 
 class _ClientGone(Exception):

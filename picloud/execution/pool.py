@@ -20,6 +20,11 @@ __all__ = ["PoolBusy", "ScriptPool"]
 T = TypeVar("T")
 
 
+def _expire(waiter: asyncio.Future[Any]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError("script run timed out"))
+
+
 class PoolBusy(Exception):
     """No script thread became free within the wait budget."""
 
@@ -57,27 +62,46 @@ class ScriptPool:
         if self._closed:
             raise PoolBusy("script pool is shut down")
         slots = self._semaphore()
-        try:
-            await asyncio.wait_for(slots.acquire(), wait)
-        except TimeoutError:
-            raise PoolBusy("every script thread is busy") from None
+        if slots.locked():
+            try:
+                await asyncio.wait_for(slots.acquire(), wait)
+            except TimeoutError:
+                raise PoolBusy("every script thread is busy") from None
+        else:
+            await slots.acquire()  # free: returns at once
         loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[T] = loop.create_future()
+
+        def _settle(result: T | None, error: BaseException | None) -> None:
+            # On the loop: free the slot, then wake the awaiting request if it still waits.
+            slots.release()
+            if not waiter.done():
+                if error is not None:
+                    waiter.set_exception(error)
+                else:
+                    waiter.set_result(result)  # type: ignore[arg-type]
+
+        def _call() -> None:
+            # On the pool thread: one cross-thread wake-up per run.
+            try:
+                result, error = fn(*args), None
+            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting request
+                result, error = None, exc
+            try:
+                loop.call_soon_threadsafe(_settle, result, error)
+            except RuntimeError:  # the loop is closed (shutdown): nobody waits
+                pass
+
         try:
-            cfut = self._executor.submit(fn, *args)
+            self._executor.submit(_call)
         except RuntimeError:
             slots.release()
             raise PoolBusy("script pool is shut down") from None
-
-        def _done(_: concurrent.futures.Future[T]) -> None:
-            # The semaphore belongs to the loop: release it from there.
-            try:
-                loop.call_soon_threadsafe(slots.release)
-            except RuntimeError:  # loop already closed at shutdown
-                pass
-
-        cfut.add_done_callback(_done)
-        # shield: a timeout here must not try to cancel a running thread.
-        return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(cfut)), timeout)
+        timer = loop.call_later(timeout, _expire, waiter)
+        try:
+            return await waiter
+        finally:
+            timer.cancel()
 
     def shutdown(self) -> None:
         """Stop accepting runs; running ones finish on their own deadlines."""
