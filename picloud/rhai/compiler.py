@@ -393,19 +393,10 @@ def shared_names(body: Any) -> set[str]:
             continue
         if isinstance(n, N.FnDef):
             continue
-        if isinstance(n, list):
+        if isinstance(n, (list, tuple)):
             stack.extend(n)
-            continue
-        if isinstance(n, tuple):
-            stack.extend(n)
-            continue
-        if isinstance(n, (N.Node, N.SwitchCase)):
-            for slot in type(n).__slots__ if hasattr(type(n), "__slots__") else ():
-                pass
-            for name in _fields(n):
-                stack.append(getattr(n, name))
-            if isinstance(n, N.Script):
-                continue
+        elif isinstance(n, (N.Node, N.SwitchCase)):
+            stack.extend(getattr(n, name) for name in _fields(n))
     return out
 
 
