@@ -143,15 +143,16 @@ def method_call(c: Any, n: N.MethodCall) -> str:
             # Closures of this script are called directly (one Python frame); other
             # pointers go through the runtime.
             t = c.tmp("cl")
+            c.fx.uses_unit = True
             c.emit(f"{t} = {recv}.fn if type({recv}) is _h_FnPtr and not {recv}.curry else None")
             c.emit(
-                f"if type({t}) is _h_Closure and {t}.arity == {len(rest)} and {t}.unit is st.unit: "
+                f"if type({t}) is _h_Closure and {t}.arity == {len(rest)} and {t}.unit is _u: "
                 f"{r} = {t}.pyfn(st, None, d + 1{args})"
             )
             sf = c.tmp("sf")
             c.emit(
                 f"elif type({recv}) is _h_FnPtr and {recv}.fn is None and "
-                f"({sf} := st.unit.fns.get(({recv}.name, {len(rest)} + len({recv}.curry)))) is not None: "
+                f"({sf} := _u.fns.get(({recv}.name, {len(rest)} + len({recv}.curry)))) is not None: "
                 f"{r} = {sf}.pyfn(st, None, d + 1, *{recv}.curry{args})"
             )
             c.emit(f"elif type({recv}) is _h_FnPtr: {r} = _h_callfp(st, d, {p}, {recv}{args})")

@@ -79,6 +79,12 @@ class FnCtx:
         self.top_decls: list[tuple[str, Var]] = []
         self.restores: list[list[str]] = [[]]
         self.last_ops: tuple[int, int, int] | None = None
+        self.uses_unit = False
+
+    def prologue(self) -> list[str]:
+        """Lines run at function entry (the running unit, hoisted for `.call` sites)."""
+        # st.unit is the same for a function's whole body: callers that switch it restore it.
+        return ["    _u = st.unit"] if self.uses_unit else []
         self.ints: set[str] = set()
         self.floats: set[str] = set()
 
@@ -289,6 +295,7 @@ class Compiler(StmtCompiler):
         fx = self.fx
         self.fx = saved
         self.out.append(f"def {pyname}({sig}):")
+        self.out.extend(fx.prologue())
         self.out.extend(fx.lines)
         self.out.append("")
         return pyname, fx.uses_this
@@ -334,6 +341,7 @@ class Compiler(StmtCompiler):
         self.fx = saved
         self.out.append(f"def _mk{pyname}({', '.join(v.py for v in inner_cells)}):")
         self.out.append(f"    def {pyname}({sig}):")
+        self.out.extend("    " + ln for ln in fx.prologue())
         self.out.extend("    " + ln for ln in fx.lines)
         hint = sort_hint(c)
         if hint:
@@ -378,6 +386,7 @@ class Compiler(StmtCompiler):
             self.fx.lines.insert(start - 1, f"    {v.py} = _h_UNSET")
         fx = self.fx
         self.out.append("def _main(st, tb, d):")
+        self.out.extend(fx.prologue())
         self.out.extend(fx.lines)
         self.out.append("")
 
