@@ -298,3 +298,50 @@ def test_capture_calls_and_eval_share_the_callers_variables() -> None:
     assert run('fn inc() { x += 1 } let x = 1; let fp = Fn("inc"); call!(fp); x') == 2
     assert run('let x = 1; { eval("let x = 5;"); } x') == 1
     assert run('let s = 0; for i in 0..3 { eval("s += i"); } s') == 3
+
+
+RUST_FACTS = [
+    ("0.1 + 0.2 == 0.3", True),
+    ("1e-20 > 0.0", False),
+    ("3 > 2.9999999999999996", False),
+    ("1 + 2 << 1", 5),
+    ("1 << 3 + 1", 9),
+    ("9223372036854775808", 9223372036854775808.0),
+    ("0xFFFFFFFFFFFFFFFF", -1),
+    ("1 << -1", 0),
+    ("1 < 2 < 3", False),
+    ('"a" < 1', False),
+    ("[1, 2] == [1, 2.0]", True),
+    ("if true { 1 } else { 2 } + 10", 10),
+    ("let v = if true { 1 } else { 2 } + 10; v", 11),
+    ('let a = [3, 1, 2]; a.sort(|x, y| throw "x"); a.len()', 3),
+    ('let s = "aXb"; let r = s.replace("X", "--"); r', None),
+    ("let s = \"7\"; s.pad(4, '0'); s", "7000"),
+    ("let fs = []; for i in 0..3 { fs.push(|| i) } fs.map(|f| f.call())", [2, 2, 2]),
+    ("let a = [1, 2]; a.for_each(|i| this *= 10 + i); a", [10, 22]),
+    ("5[0]", True),
+    ("fn abs(x) { 99 } abs(-3)", 99),
+    ("fn abs(x) { 99 } (-3).abs()", 3),
+]
+
+
+@pytest.mark.parametrize(("src", "expected"), RUST_FACTS)
+def test_behaviour_observed_in_the_rust_engine(src: str, expected: Any) -> None:
+    # Given a fact LANGUAGE.md records from running Rhai itself, then PiCloud agrees
+    result = run(src)
+    assert result == expected
+    assert type(result) is type(expected)
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        "6 & 3 == 2",
+        "let add = |a, b| a + b; add(1, 2)",
+        "let b = blob(2, 1); let s = 0; for x in b { s += x } s",
+    ],
+)
+def test_failures_observed_in_the_rust_engine(src: str) -> None:
+    # Given a script Rhai itself rejects at run time, then PiCloud raises a Rhai error too
+    with pytest.raises(RhaiError):
+        run(src)
