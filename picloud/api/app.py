@@ -89,6 +89,18 @@ ROUTE_HANDLERS: list[Any] = [
 ]
 
 
+async def _release_reset(conn: Any) -> None:
+    """Pool release hook: roll back a leaked transaction, skip the full session reset.
+
+    Request handlers leave no session state behind (no LISTEN, session-level
+    SET or session advisory lock; long-lived listeners use their own
+    connection), so asyncpg's default RESET ALL / UNLISTEN / unlock round trip
+    on every release is pure cost: about a third of a simple admin request.
+    """
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
 @asynccontextmanager
 async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     """Migrate, open the Postgres pool and Redis client, bootstrap the first admin."""
@@ -99,7 +111,7 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     settings = app.state.settings
     if app.state.run_migrations:
         await migrate(settings.database_url)
-    pool = await create_pool(settings)
+    pool = await create_pool(settings, reset=_release_reset)
     app.state.pool = pool
     redis = None
     if settings.redis_url:

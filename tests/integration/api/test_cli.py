@@ -114,13 +114,19 @@ async def test_dev_serves_the_api_until_interrupted(settings: Settings) -> None:
     try:
         status = None
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            for _ in range(150):
+            for _ in range(300):
+                if proc.returncode is not None:
+                    break
                 try:
                     status = (await client.get("/readyz")).status_code
                     break
                 except httpx.TransportError:
                     await asyncio.sleep(0.1)
+        if status is None and proc.returncode is not None:
+            err = (await proc.stderr.read()).decode() if proc.stderr else ""
+            raise AssertionError(f"picloud dev exited with {proc.returncode}: {err[-2000:]}")
         assert status == 200
     finally:
-        proc.send_signal(signal.SIGINT)
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
         await asyncio.wait_for(proc.wait(), timeout=20)
