@@ -61,7 +61,8 @@ def make_options(opts: dict[str, Any]) -> EngineOptions:
 
 def typed_value(tv: dict[str, Any]) -> Any:
     """A Python value from a ``{"type", "value"}`` pair."""
-    t, v = tv["type"], tv.get("value")
+    t: str = tv["type"]
+    v: Any = tv.get("value")
     if t == "int":
         return int(v)
     if t == "float":

@@ -111,7 +111,7 @@ def main(argv: list[str]) -> int:
 if __name__ == "__main__":
     try:
         sys.exit(main(sys.argv))
-    except pytest.skip.Exception as e:  # type: ignore[misc]
+    except pytest.skip.Exception as e:
         print(e)
         sys.exit(2)
 
