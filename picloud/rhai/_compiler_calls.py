@@ -7,9 +7,22 @@ from typing import Any
 from picloud.rhai import nodes as N
 from picloud.rhai._compiler_expr import is_lvalue
 from picloud.rhai._compiler_fast import FAST_METHODS
+from picloud.rhai._compiler_types import PURE_METHODS
 from picloud.rhai.values import FnPtr
 
 __all__ = ["fn_call", "method_call"]
+
+
+#: Built-in functions that never change their first argument: called without write-back
+#: (unless a script function of the same name shadows them, checked before this).
+_NO_WRITE_BACK = PURE_METHODS | {
+    "print",
+    "debug",
+    "parse_int",
+    "parse_float",
+    "is_def_var",
+    "is_def_fn",
+}
 
 
 def _ident_ok(s: str) -> bool:
@@ -60,7 +73,7 @@ def fn_call(c: Any, n: N.FnCall) -> str:
         return f"(({v}) and False)"
     if name == "eval" and len(args) == 1:
         return _eval(c, args[0], p)
-    if args and is_lvalue(args[0]):
+    if args and is_lvalue(args[0]) and name not in _NO_WRITE_BACK:
         lv = c.lvalue(args[0])
         recv = c.atom(lv.read(c, p))
         rest = c.seq(args[1:], copy=True)
@@ -121,13 +134,13 @@ def method_call(c: Any, n: N.MethodCall) -> str:
         # Binding a shared variable as `this` for a closure that captures it is a data race.
         rest[0] = c.atom(rest[0])
         c.emit(f"_h_race({var.py}, {rest[0]}, {p})")
-    if script is None and not n.safe and n.name == "len" and not n.args:
+    if script is None and not n.safe and n.name == "len" and not n.args and not c.cold:
         return f"(len({recv}) if type({recv}) is str or type({recv}) is list else _h_callm(st, d, {k}, [{recv}], {p}, False))"
     a = c.tmp("a")
     r: str = c.tmp("r")
     const = "True" if lv is not None and lv.const else "False"
     fast = None
-    if script is None and not n.safe:
+    if script is None and not n.safe and not c.cold:
         if n.name == "push" and len(rest) == 1 and lv is not None and lv.local and not lv.const:
             rest = [c.atom(x) for x in rest]
             fast = f"if type({recv}) is list: {recv}.append({rest[0]}); {r} = None"

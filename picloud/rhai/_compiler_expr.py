@@ -230,10 +230,9 @@ class ExprCompiler:
                 continue
             if isinstance(x, N.TryCatch):
                 continue
-            from picloud.rhai.compiler import _fields
+            from picloud.rhai.compiler import children
 
-            for f in _fields(x):
-                stack.append(getattr(x, f))
+            stack.extend(children(x))
         return n
 
     # ------------------------------------------------------------------ lvalues
@@ -380,6 +379,9 @@ class ExprCompiler:
 
     def x_Unary(self, n: N.Unary) -> str:
         p = self.pos(n)
+        if self.cold:
+            fname = {"-": "neg", "!": "not_", "+": "plus"}[n.op]
+            return f"_h_un_{fname}(st, {self.expr(n.operand)}, {p})"
         a = self.atom_expr(n.operand)
         if n.op == "-" and self.static_float(n.operand):
             return f"(-{a})"
@@ -390,6 +392,11 @@ class ExprCompiler:
         if n.op == "!":
             return f"((not {a}) if type({a}) is bool else _h_un_not_(st, {a}, {p}))"
         return f"_h_un_plus(st, {a}, {p})"
+
+    @property
+    def cold(self) -> bool:
+        """Top-level code outside loops runs once: emit compact helper calls, not fast paths."""
+        return self.fx.kind == "main" and not self.fx.loops
 
     def atom_expr(self, node: N.Expr) -> str:
         """Compile to a duplicable expression (name or constant)."""
@@ -410,7 +417,7 @@ class ExprCompiler:
         if op in ("==", "!=") and (isinstance(n.lhs, N.UnitLit) or isinstance(n.rhs, N.UnitLit)):
             other = b if isinstance(n.lhs, N.UnitLit) else a
             return f"({other} is {'' if op == '==' else 'not '}None)"
-        single = self.single_use(op, n.lhs, n.rhs)
+        single = None if self.cold else self.single_use(op, n.lhs, n.rhs)
         if single is not None:
             return str(single(a, b))
         a = self.atom(a)
@@ -533,6 +540,11 @@ class ExprCompiler:
         lhs_node: Any = None,
     ) -> str:
         """Inline int (and float) fast paths for an operator on two atoms."""
+        if self.cold:
+            fname = _FAST[op]
+            if assign and op in ("+", "-"):
+                fname = "add_assign" if op == "+" else "sub_assign"
+            return f"_h_op_{fname}(st, {a}, {b}, {p})"
         bint = isinstance(rhs_node, N.IntLit)
         bval = rhs_node.value if bint else None
         if (
@@ -614,7 +626,7 @@ class ExprCompiler:
         if n.safe or chain_safe(n):
             t = self.tmp()
             return f"(None if ({t} := {c}) is None else _h_idx(st, {t}, {i}, {p}))"
-        if self.options.fail_on_invalid_map_property:
+        if self.options.fail_on_invalid_map_property or self.cold:
             return f"_h_idx(st, {c}, {i}, {p})"
         c = self.atom(c)
         i = self.atom(i)
@@ -633,7 +645,7 @@ class ExprCompiler:
         if n.safe or chain_safe(n):
             t = self.tmp()
             return f"(None if ({t} := {c}) is None else _h_prop(st, {t}, {k}, {p}))"
-        if self.options.fail_on_invalid_map_property:
+        if self.options.fail_on_invalid_map_property or self.cold:
             return f"_h_prop(st, {c}, {k}, {p})"
         c = self.atom(c)
         return f"({c}.get({k}) if type({c}) is dict else _h_prop(st, {c}, {k}, {p}))"

@@ -176,6 +176,16 @@ def _mkclosure(st: R.RunState, pyfn: Any, cells: tuple[Any, ...], arity: int) ->
     )  # cells: for tools only
 
 
+def _persist(
+    st: R.RunState, names: tuple[str, ...], consts: tuple[bool, ...], vals: tuple[Any, ...]
+) -> None:
+    """Push the top-level variables a run reached into the host scope (boxes unwrapped)."""
+    scope = st.scope
+    for name, const, v in zip(names, consts, vals):
+        if v is not UNSET:
+            scope._persist(name, v.v if type(v) is R.Shared else v, const)
+
+
 def _race(box: Any, fp: Any, pos: Any) -> None:
     if type(fp) is FnPtr and type(fp.fn) is R.Closure and any(c is box for c in fp.fn.cells):
         raise E.ErrorDataRace(
@@ -273,6 +283,7 @@ HELPERS: dict[str, Any] = {
     "_h_tname": type_name,
     "_h_sconstget": _sconstget,
     "_h_race": _race,
+    "_h_persist": _persist,
     "_h_grow": R.check_grow,
     "_h_GROWN": frozenset((str, list, dict, bytearray)),
     "_h_mkfnptr": R.make_fnptr,

@@ -16,7 +16,7 @@ __all__ = ["StmtCompiler"]
 
 def _mentions(node: Any, name: str) -> bool:
     """Whether ``node`` reads or writes variable ``name`` (or could, through ``eval``)."""
-    from picloud.rhai.compiler import _fields
+    from picloud.rhai.compiler import children
 
     stack = [node]
     while stack:
@@ -34,7 +34,7 @@ def _mentions(node: Any, name: str) -> bool:
             if name in x.captures:
                 return True
             continue
-        stack.extend(getattr(x, f) for f in _fields(x))
+        stack.extend(children(x))
     return False
 
 

@@ -187,7 +187,7 @@ def _collect(body: Any, params: list[str], shared: set[str], script_fns: frozens
     assigns: list[tuple[str, str, Any]] = []
     excluded: set[str] = set(params) | set(shared)
     stack = [body]
-    from picloud.rhai.compiler import _fields
+    from picloud.rhai.compiler import children
 
     while stack:
         x = stack.pop()
@@ -244,5 +244,5 @@ def _collect(body: Any, params: list[str], shared: set[str], script_fns: frozens
                     excluded.add(r)
         elif isinstance(x, N.TryCatch) and x.catch_var:
             excluded.add(x.catch_var)
-        stack.extend(getattr(x, f) for f in _fields(x))
+        stack.extend(children(x))
     return lets, assigns, excluded

@@ -371,19 +371,20 @@ class Compiler(StmtCompiler):
         start = self.mark()
         self.block_stmts(self.script.statements, "ret", top=True)
         self.fx.indent -= 1
-        self.emit("finally:")
-        self.emit("    if st.scope is not None:")
         decls = self.fx.top_decls
         if decls:
-            for name, v in decls:
-                val = f"{v.py}.v" if v.shared else v.py
-                self.emit(
-                    f"        if {v.py} is not _h_UNSET: st.scope._persist({self.const(name)}, {val}, {v.const})"
-                )
+            # Top-level variables persist into the host scope, in declaration order.
+            names = self.const(tuple(name for name, _ in decls))
+            consts = self.const(tuple(v.const for _, v in decls))
+            vals = ", ".join(v.py for _, v in decls)
+            self.emit("finally:")
+            self.emit(f"    if st.scope is not None: _h_persist(st, {names}, {consts}, ({vals},))")
+            self.fx.lines.insert(
+                start - 1, "    " + " = ".join(v.py for _, v in decls) + " = _h_UNSET"
+            )
         else:
-            self.emit("        pass")
-        for name, v in decls:
-            self.fx.lines.insert(start - 1, f"    {v.py} = _h_UNSET")
+            self.emit("finally:")
+            self.emit("    pass")
         fx = self.fx
         self.out.append("def _main(st, tb, d):")
         self.out.extend(fx.prologue())
@@ -405,11 +406,12 @@ def shared_names(body: Any) -> set[str]:
         if isinstance(n, (list, tuple)):
             stack.extend(n)
         elif isinstance(n, (N.Node, N.SwitchCase)):
-            stack.extend(getattr(n, name) for name in _fields(n))
+            stack.extend(children(n))
     return out
 
 
 _FIELDS_CACHE: dict[type, tuple[str, ...]] = {}
+_CHILDREN_CACHE: dict[type, Any] = {}
 
 
 def _fields(n: Any) -> tuple[str, ...]:
@@ -425,6 +427,25 @@ def _fields(n: Any) -> tuple[str, ...]:
         )
         _FIELDS_CACHE[t] = f
     return f
+
+
+def children(n: Any) -> tuple[Any, ...]:
+    """A node's child values (one C-level ``attrgetter`` call per node)."""
+    t = type(n)
+    get = _CHILDREN_CACHE.get(t)
+    if get is None:
+        import operator
+
+        names = _fields(n)
+        if not names:
+            get = lambda _n: ()
+        elif len(names) == 1:
+            one = operator.attrgetter(names[0])
+            get = lambda x: (one(x),)
+        else:
+            get = operator.attrgetter(*names)
+        _CHILDREN_CACHE[t] = get
+    return get(n)  # type: ignore[no-any-return]
 
 
 def compile_unit(

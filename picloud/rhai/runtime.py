@@ -304,7 +304,12 @@ def check_size(st: RunState, v: Any, pos: Position) -> Any:
     ms, ma, mm = st.sizes
     if t is str:
         # An ASCII string's byte length is its length (isascii is O(1) in CPython).
-        if ms and len(v) > ms // 4 and (len(v) > ms or not v.isascii()) and len(v.encode("utf-8")) > ms:
+        if (
+            ms
+            and len(v) > ms // 4
+            and (len(v) > ms or not v.isascii())
+            and len(v.encode("utf-8")) > ms
+        ):
             raise E.ErrorDataTooLarge("Length of string too large", pos, name="Length of string")
         return v
     arr, mp, s = data_size(v)
