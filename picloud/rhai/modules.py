@@ -254,7 +254,7 @@ def do_eval(
         value = unit.main(st, None, d + 1)
     except RhaiError as e:
         raise E.ErrorInFunctionCall(
-            f"Error in call to function 'eval': {e.message}",
+            f"Error in call to function 'eval': {e}",
             pos,
             function="eval",
             source="",

@@ -238,7 +238,7 @@ def wrap_fn_error(err: BaseException, name: str, pos: Position) -> BaseException
     if not err.catchable or err.kind == "ErrorSystem":
         return err
     return E.ErrorInFunctionCall(
-        f"Error in call to function '{name}': {err.message}",
+        f"Error in call to function '{name}': {err}",
         pos,
         function=name,
         source="",
