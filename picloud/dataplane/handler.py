@@ -52,12 +52,14 @@ HARD_TIMEOUT_GRACE = 1.0
 #: Seconds between forced GIL hand-offs (Python's default is 0.005).
 SWITCH_INTERVAL = 0.001
 
+#: Connection-level failures of Postgres (not query errors): 503, not 500.
 _DB_ERRORS = (
     OSError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
+    asyncpg.InvalidCatalogNameError,
 )
 
 
@@ -137,7 +139,15 @@ class DataPlane:
         db = self.app.state.pool
         if db is None:
             return error_reply(503, "dependency_unavailable", "the database pool is not ready")
-        snap = await self.snapshots.read(target)
+        try:
+            snap = await self.snapshots.read(target)
+        except Exception as exc:  # noqa: BLE001 - the fixed read failing means Postgres is down
+            if target.host_slug is None and target.prefix_slug is None:
+                # Maybe not an app request at all: let the admin API answer
+                # (its health checks report the database themselves).
+                return None
+            log.warning("data plane: snapshot read failed: %r", exc)
+            return error_reply(503, "dependency_unavailable", "the database is unavailable")
         if snap is None:
             if target.host_slug is None and target.prefix_slug is None:
                 return None  # an unknown custom host: not an app request

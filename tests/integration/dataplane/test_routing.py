@@ -180,3 +180,26 @@ async def test_updated_routes_are_seen_on_the_next_request(
     await deploy.endpoint("rt", "GET", "/two", "2")
     # Then the next request sees it
     assert (await client.get("/a/rt/two")).json() == 2
+
+
+async def test_lost_database_is_503_for_app_requests_and_health_still_answers(
+    app: Litestar, database_url: str, postgres_url: str
+) -> None:
+    from urllib.parse import urlsplit
+
+    import asyncpg
+
+    async with AsyncTestClient(app, base_url="http://testserver.local") as client:
+        assert (await client.get("/a/any/x")).status_code == 404
+        # Given the database disappears under the running app
+        admin = await asyncpg.connect(postgres_url)
+        try:
+            name = urlsplit(database_url).path.lstrip("/")
+            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+        # Then an app request is a retryable 503, not a 500
+        r = await client.get("/a/any/x")
+        assert r.status_code == 503 and error_of(r)["code"] == "dependency_unavailable"
+        # And /healthz (on a host that could be an app's) still answers
+        assert (await client.get("/healthz")).status_code == 200
