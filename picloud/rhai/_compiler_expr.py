@@ -379,6 +379,8 @@ class ExprCompiler:
 
     def x_Unary(self, n: N.Unary) -> str:
         p = self.pos(n)
+        if not self.options.fast_operators:
+            return f"_h_unx(st, {self.const(n.op)}, {self.expr(n.operand)}, {p})"
         if self.cold:
             fname = {"-": "neg", "!": "not_", "+": "plus"}[n.op]
             return f"_h_un_{fname}(st, {self.expr(n.operand)}, {p})"
@@ -417,7 +419,11 @@ class ExprCompiler:
         if op in ("==", "!=") and (isinstance(n.lhs, N.UnitLit) or isinstance(n.rhs, N.UnitLit)):
             other = b if isinstance(n.lhs, N.UnitLit) else a
             return f"({other} is {'' if op == '==' else 'not '}None)"
-        single = None if self.cold else self.single_use(op, n.lhs, n.rhs)
+        single = (
+            None
+            if self.cold or not self.options.fast_operators
+            else self.single_use(op, n.lhs, n.rhs)
+        )
         if single is not None:
             return str(single(a, b))
         a = self.atom(a)
@@ -540,6 +546,9 @@ class ExprCompiler:
         lhs_node: Any = None,
     ) -> str:
         """Inline int (and float) fast paths for an operator on two atoms."""
+        if not self.options.fast_operators:
+            # Host overloads of operators on built-in types win: resolve every time.
+            return f"_h_opx(st, {self.const(op)}, {a}, {b}, {p}, {assign})"
         if self.cold:
             fname = _FAST[op]
             if assign and op in ("+", "-"):

@@ -186,6 +186,25 @@ def _persist(
             scope._persist(name, v.v if type(v) is R.Shared else v, const)
 
 
+def _opx(st: R.RunState, sym: str, a: Any, b: Any, pos: Any, assign: bool = False) -> Any:
+    """A binary operator with ``fast_operators`` off: overloads first, then the built-in."""
+    unit = st.unit
+    if unit is not None and (sym, 2) in unit.fns:
+        return unit.fns[(sym, 2)].pyfn(st, None, st.depth + 1, a, b)
+    nf = R.resolve(st, sym, [a, b])
+    if nf is not None:
+        return R.invoke(st, st.depth, nf, [a, b], pos)
+    fast = B.BINARY_OPS[sym]
+    if assign and sym in ("+", "-"):
+        fast = B.add_assign if sym == "+" else B.sub_assign
+    return HELPERS["_h_op_" + fast.__name__](st, a, b, pos)
+
+
+def _unx(st: R.RunState, sym: str, a: Any, pos: Any) -> Any:
+    """A unary operator with ``fast_operators`` off."""
+    return R.call_named(st, st.depth, sym, [a], pos)
+
+
 def _race(box: Any, fp: Any, pos: Any) -> None:
     if type(fp) is FnPtr and type(fp.fn) is R.Closure and any(c is box for c in fp.fn.cells):
         raise E.ErrorDataRace(
@@ -283,6 +302,8 @@ HELPERS: dict[str, Any] = {
     "_h_tname": type_name,
     "_h_sconstget": _sconstget,
     "_h_race": _race,
+    "_h_opx": _opx,
+    "_h_unx": _unx,
     "_h_persist": _persist,
     "_h_grow": R.check_grow,
     "_h_GROWN": frozenset((str, list, dict, bytearray)),

@@ -235,3 +235,19 @@ def test_scope_is_reusable_between_runs_with_host_values() -> None:
         e.run("state.count += 1;", scope)
     # Then the host sees the accumulated value
     assert scope.get("state") == {"count": 3}
+
+
+def test_operator_overloads_on_builtin_types_need_fast_operators_off() -> None:
+    # Given a host overload of `+` on two ints
+    def weird_add(a: int, b: int) -> int:
+        return a * 100 + b
+
+    fast = Engine()
+    fast.register_fn("+", weird_add, (int, int))
+    slow = Engine(EngineOptions(fast_operators=False))
+    slow.register_fn("+", weird_add, (int, int))
+    # Then the default engine keeps the built-in, and fast_operators=False uses the overload
+    assert fast.eval("1 + 2") == 3
+    assert slow.eval("1 + 2") == 102
+    assert slow.eval("let x = 1; x += 2; x") == 102
+    assert slow.eval("let a = [1]; a += 2; a") == [1, 2]
