@@ -312,6 +312,22 @@ def check_size(st: RunState, v: Any, pos: Position) -> Any:
         ):
             raise E.ErrorDataTooLarge("Length of string too large", pos, name="Length of string")
         return v
+    if (t is dict or t is list) and len(v) <= 32:
+        # Small flat containers (the common record) are sized without the recursive walk.
+        items = v.values() if t is dict else v
+        flat = True
+        for x in items:
+            tx = type(x)
+            if tx is not int and tx is not float and tx is not bool and x is not None:
+                flat = False
+                break
+        if flat:
+            if t is dict:
+                if mm and len(v) > mm:
+                    raise E.ErrorDataTooLarge("Size of object map too large", pos, name="Size of object map")
+            elif ma and len(v) > ma:
+                raise E.ErrorDataTooLarge("Size of array too large", pos, name="Size of array")
+            return v
     arr, mp, s = data_size(v)
     if ms and s > ms:
         raise E.ErrorDataTooLarge("Length of string too large", pos, name="Length of string")
