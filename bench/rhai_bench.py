@@ -3,7 +3,9 @@
 Runs each ``shared/rhai-bench/*.rhai`` on our engine (compile excluded, median
 of N runs) and its ``.py`` twin on this CPython in the same process, then
 prints our ratio next to the Rust engine's ratio (oracle ÷ CPython reference
-times). Usage: ``python bench/rhai_bench.py [-n RUNS] [NAME ...]``.
+times). Usage: ``python bench/rhai_bench.py [-n RUNS] [--limits] [NAME ...]``
+(``--limits``: the platform's configuration, with operation counting, size limits
+and a deadline compiled in).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from picloud.rhai import Engine
+from picloud.rhai import Engine, SandboxPolicy
 
 
 def bench_dir() -> Path:
@@ -79,6 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks and print the table."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-n", "--runs", type=int, default=5)
+    ap.add_argument(
+        "--limits",
+        action="store_true",
+        help="run with the sandbox policy's limits and a deadline (the platform's configuration)",
+    )
     ap.add_argument("names", nargs="*")
     args = ap.parse_args(argv)
     d = bench_dir()
@@ -86,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{d} not found (set PICLOUD_SHARED_DIR)", file=sys.stderr)
         return 2
     rust = rust_ratios(d)
-    engine = Engine()
+    engine = Engine(SandboxPolicy().options(max_run_seconds=3600.0) if args.limits else None)
     engine.on_print(lambda s: None)
     rows = []
     for rhai in sorted(d.glob("*.rhai")):
