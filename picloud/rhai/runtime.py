@@ -316,12 +316,17 @@ def check_size(st: RunState, v: Any, pos: Position) -> Any:
         # Small flat containers (the common record) are sized without the recursive walk.
         items = v.values() if t is dict else v
         flat = True
+        chars = 0
         for x in items:
             tx = type(x)
-            if tx is not int and tx is not float and tx is not bool and x is not None:
+            if tx is str or tx is Char:
+                chars += len(x) if x.isascii() else len(x.encode("utf-8"))
+            elif tx is not int and tx is not float and tx is not bool and x is not None:
                 flat = False
                 break
         if flat:
+            if ms and chars > ms:
+                raise E.ErrorDataTooLarge("Length of string too large", pos, name="Length of string")
             if t is dict:
                 if mm and len(v) > mm:
                     raise E.ErrorDataTooLarge("Size of object map too large", pos, name="Size of object map")
