@@ -88,8 +88,21 @@ class LIndex:
         return bool(self.parent.const)
 
     def read(self, c: Any, p: str) -> str:
-        """Expression reading the element."""
-        return f"_h_idx(st, {self.parent.read(c, p)}, {self.idx}, {self.p})"
+        """Expression reading the element (arrays and string-keyed maps in locals inline)."""
+        parent = self.parent.read(c, p)
+        if (
+            isinstance(self.parent, LVar)
+            and self.parent.var is not None
+            and not c.cold
+            and not c.options.fail_on_invalid_map_property
+        ):
+            i = self.idx
+            return (
+                f"({parent}[{i}] if type({parent}) is list and type({i}) is int and -len({parent}) <= {i} < len({parent}) "
+                f"else {parent}.get({i}) if type({parent}) is dict and type({i}) is str "
+                f"else _h_idx(st, {parent}, {i}, {self.p}))"
+            )
+        return f"_h_idx(st, {parent}, {self.idx}, {self.p})"
 
     def write(self, c: Any, code: str, p: str) -> None:
         """Store into the element and write the container back."""
