@@ -79,6 +79,8 @@ ENV_VARS: dict[str, str] = {
     "files_max_file_size_bytes": "PICLOUD_FILES_MAX_FILE_SIZE_BYTES",
     "files_orphan_sweep_interval_sec": "PICLOUD_FILES_ORPHAN_SWEEP_INTERVAL_SEC",
     "files_orphan_tmp_ttl_sec": "PICLOUD_FILES_ORPHAN_TMP_TTL_SEC",
+    "kv_max_value_bytes": "PICLOUD_KV_MAX_VALUE_BYTES",
+    "kv_max_key_bytes": "PICLOUD_KV_MAX_KEY_BYTES",
 }
 
 #: Lower bound per integer field; a smaller value is a ConfigError.
@@ -119,7 +121,12 @@ _MINIMUM: dict[str, int] = {
     "files_max_file_size_bytes": 0,
     "files_orphan_sweep_interval_sec": 1,
     "files_orphan_tmp_ttl_sec": 1,
+    "kv_max_value_bytes": 1,
+    "kv_max_key_bytes": 1,
 }
+
+#: A KV key's stream is ``kv-<app id>-<collection>:<key>`` (at most 512 characters).
+KV_KEY_BYTES_CEILING = 400
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -227,6 +234,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """How often temp blobs left by crashes are swept."""
     files_orphan_tmp_ttl_sec: int = 3_600
     """Age after which a temp blob counts as orphaned."""
+    kv_max_value_bytes: int = 1 * MiB
+    """Largest KV value, measured as its stored JSON (a Blob counts as its base64 text)."""
+    kv_max_key_bytes: int = 256
+    """Longest KV key in UTF-8 bytes (at most 400, so the key's stream name fits)."""
 
     def __post_init__(self) -> None:
         """Range and cross-field checks; each failure names its environment variable."""
@@ -264,6 +275,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 else ("bootstrap_admin_email", "bootstrap_admin_password")
             )
             _fail(missing, f"must be set too when {ENV_VARS[given]} is set")
+        if self.kv_max_key_bytes > KV_KEY_BYTES_CEILING:
+            _fail("kv_max_key_bytes", f"must be <= {KV_KEY_BYTES_CEILING}")
         if not self.base_domain or "/" in self.base_domain:
             _fail("base_domain", f"is not a domain name: {self.base_domain!r}")
 

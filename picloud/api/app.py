@@ -21,6 +21,7 @@ from picloud.api.controllers.apps import AppsController
 from picloud.api.controllers.auth import AuthController
 from picloud.api.controllers.events import EventsController
 from picloud.api.controllers.health import healthz, readyz
+from picloud.api.controllers.kv import KvController
 from picloud.api.controllers.routes import RoutesController
 from picloud.api.controllers.scripts import ScriptsController
 from picloud.api.controllers.users import UsersController
@@ -86,6 +87,7 @@ ROUTE_HANDLERS: list[Any] = [
     EventsController,
     ScriptsController,
     RoutesController,
+    KvController,
 ]
 
 

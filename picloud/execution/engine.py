@@ -41,6 +41,10 @@ def build_engine(
 
     engine = Engine(engine_options(settings))
     install_stdlib(engine, log_sink=log_sink)
+    from picloud.sdk.kv import install_kv
+    from picloud.services.kv import KvLimits
+
+    install_kv(engine, KvLimits.from_settings(settings))
     if resolver is not None:
         engine.set_module_resolver(resolver)
     # print/debug from a script go to the server log, never to stdout.

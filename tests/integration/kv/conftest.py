@@ -1,0 +1,96 @@
+"""Fixtures for KV tests: the data-plane app, a deployer, and a generic KV endpoint.
+
+Every KV behaviour is exercised through a real script behind a real route:
+``KvApp.call(op, …)`` posts to ``/a/<slug>/kv``, whose script performs one
+``kv::`` operation named in the JSON body and answers ``#{r: result}`` or,
+when the SDK throws, ``#{error: "<the caught kv: … text>"}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tests.integration.dataplane.conftest import (  # noqa: F401 - fixtures re-exported
+    Deployer,
+    admin_headers,
+    app,
+    client,
+    deploy,
+    dp_settings,
+)
+
+#: One endpoint that runs the KV operation the request body names.
+OPS_SOURCE = r"""
+let b = ctx.request.body;
+let c = kv::collection(b.collection);
+try {
+    switch b.op {
+        "get" => #{r: c.get(b.key)},
+        "has" => #{r: c.has(b.key)},
+        "set" => { c.set(b.key, b.value); #{r: true} },
+        "delete" => #{r: c.delete(b.key)},
+        "list" => #{r: if b.opts == () { c.list() } else { c.list(b.opts) }},
+        _ => #{error: "unknown op"}
+    }
+} catch (e) {
+    #{error: e}
+}
+"""
+
+
+@dataclass
+class KvApp:
+    """An app with the generic KV endpoint deployed."""
+
+    client: Any
+    slug: str
+    id: str
+
+    async def call(
+        self,
+        op: str,
+        collection: str = "c",
+        key: Any = None,
+        value: Any = None,
+        opts: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Run one KV op through the endpoint; the script's ``#{r}`` or ``#{error}`` map."""
+        body = {"op": op, "collection": collection, "key": key, "value": value, "opts": opts}
+        r = await self.client.post(f"/a/{self.slug}/kv", json=body, headers=headers or {})
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    async def ok(self, op: str, *args: Any, **kwargs: Any) -> Any:
+        """The result of an op that must succeed."""
+        out = await self.call(op, *args, **kwargs)
+        assert "error" not in out, out
+        return out.get("r")
+
+
+async def kv_app(deployer: Deployer, http: Any) -> KvApp:
+    """A new app with the generic KV endpoint."""
+    made = await deployer.app()
+    await deployer.endpoint(made["slug"], "POST", "/kv", OPS_SOURCE, name="kv_ops")
+    return KvApp(http, made["slug"], made["id"])
+
+
+async def kv_events(pool_or_conn: Any, app_id: str) -> list[dict[str, Any]]:
+    """The app's ``kv.*`` events in log order, as ``{type, stream, version, data}``."""
+    import msgspec
+
+    rows = await pool_or_conn.fetch(
+        "SELECT type, stream, version, data::text AS data FROM events"
+        " WHERE app_id = $1::uuid AND type LIKE 'kv.%' ORDER BY position",
+        app_id,
+    )
+    return [
+        {
+            "type": r["type"],
+            "stream": r["stream"],
+            "version": r["version"],
+            "data": msgspec.json.decode(r["data"]),
+        }
+        for r in rows
+    ]
