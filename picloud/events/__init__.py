@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from picloud.events.store import (
     NOTIFY_CHANNEL,
+    DuplicateAppend,
     append,
     last_position,
     lock_app,
@@ -25,6 +26,7 @@ from picloud.events.types import (
 
 __all__ = [
     "NOTIFY_CHANNEL",
+    "DuplicateAppend",
     "Event",
     "EventMeta",
     "RecordedEvent",

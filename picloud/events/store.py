@@ -38,6 +38,7 @@ from picloud.projections.base import projections_for
 __all__ = [
     "MAX_BATCH",
     "NOTIFY_CHANNEL",
+    "DuplicateAppend",
     "append",
     "last_position",
     "lock_app",
@@ -56,9 +57,16 @@ MAX_BATCH = 10_000
 
 _MAX_STREAM_LEN = 512
 
+
+class DuplicateAppend(Conflict):
+    """409: an append carried an idempotency key that an earlier append used (nothing written)."""
+
+    code = "duplicate_append"
+
+
 _APPEND = (
     "SELECT o_position, o_version, o_recorded_at"
-    " FROM picloud_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    " FROM picloud_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 )
 
 
@@ -99,9 +107,16 @@ async def append(
     commands can deadlock (PostgreSQL then aborts one); likewise append to one
     app per transaction.
 
+    ``meta.idempotency_key`` makes the append happen at most once: a later
+    append with the same key writes nothing and raises :class:`DuplicateAppend`
+    (``details["position"]`` is the earlier append's first event), so a job
+    delivered twice cannot append twice.
+
     Raises:
         VersionConflict: the stream is not at ``expected_version`` (nothing is
             written; the transaction stays usable).
+        DuplicateAppend: the idempotency key was used before (nothing written;
+            the transaction stays usable).
         InvalidInput: bad arguments or an unregistered event class.
         PicloudError: called outside a transaction (``append_outside_transaction``).
     """
@@ -148,8 +163,16 @@ async def append(
             meta.correlation_id,
             meta.causation_position,
             notify,
+            meta.idempotency_key,
         )
     except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name == "events_idempotency_key_idx":
+            # Another app's concurrent append used the key (same-app ones are
+            # caught by the function under the app lock).
+            raise DuplicateAppend(
+                f"an append with idempotency key {meta.idempotency_key!r} already exists",
+                details={"idempotency_key": meta.idempotency_key},
+            ) from exc
         # Only reachable when the caller's isolation level hides a concurrent
         # append from the version check (REPEATABLE READ); the unique
         # (stream, version) constraint is the backstop.
@@ -170,6 +193,13 @@ async def append(
                 details={"stream": stream},
             ) from exc
         raise
+    if len(rows) == 1 and rows[0]["o_version"] is None:
+        earlier = rows[0]["o_position"]
+        raise DuplicateAppend(
+            f"an append with idempotency key {meta.idempotency_key!r} already exists"
+            f" (position {earlier})",
+            details={"idempotency_key": meta.idempotency_key, "position": earlier},
+        )
     if len(rows) == 1 and rows[0]["o_position"] is None:
         actual = rows[0]["o_version"]
         raise VersionConflict(

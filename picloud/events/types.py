@@ -75,6 +75,8 @@ class EventMeta(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """Position of the event that caused this one (a trigger's source event)."""
     trigger_depth: int = 0
     """How many trigger hops led here; checked against PICLOUD_MAX_TRIGGER_DEPTH."""
+    idempotency_key: str | None = None
+    """Jobs set it (e.g. their dedupe key): a second append with it is refused."""
 
     def __post_init__(self) -> None:
         if self.actor is not None and not _ACTOR.match(self.actor):
@@ -89,6 +91,12 @@ class EventMeta(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
                 "trigger_depth must be >= 0",
                 code="invalid_event_meta",
                 details={"field": "trigger_depth"},
+            )
+        if self.idempotency_key is not None and not 0 < len(self.idempotency_key) <= 256:
+            raise InvalidInput(
+                "idempotency_key must be 1 to 256 characters",
+                code="invalid_event_meta",
+                details={"field": "idempotency_key"},
             )
         if self.causation_position is not None and self.causation_position < 1:
             raise InvalidInput(

@@ -15,6 +15,7 @@ from picloud.cli import main as cli_main
 from picloud.errors import Conflict, InvalidInput, PicloudError, VersionConflict
 from picloud.events import (
     NOTIFY_CHANNEL,
+    DuplicateAppend,
     Event,
     EventMeta,
     append,
@@ -376,3 +377,41 @@ async def test_random_appends_match_a_model_of_stream_versions(
     assert [(e.stream, e.version) for e in everything] == log
     for stream, version in model.items():
         assert await stream_version(conn, stream) == version
+
+
+async def test_an_idempotency_key_makes_an_append_happen_at_most_once(
+    pool: asyncpg.Pool, conn: asyncpg.Connection
+) -> None:
+    # Given an append of a batch under a job's idempotency key
+    app = str(uuid.uuid4())
+    meta = EventMeta(actor="trigger:t1", idempotency_key="job:t1:42")
+    async with conn.transaction():
+        first = await append(
+            conn, "j", None, [ThingHappened(n=1), ThingHappened(n=2)], meta, app_id=app
+        )
+    # When the job runs again (same key, any stream or expectation)
+    async with conn.transaction():
+        with pytest.raises(DuplicateAppend) as info:
+            await append(conn, "j", 2, [ThingHappened(n=1)], meta, app_id=app)
+        assert await conn.fetchval("SELECT 1") == 1  # the transaction stays usable
+    # Then nothing more is written and the error points at the earlier append
+    assert info.value.code == "duplicate_append" and info.value.http_status == 409
+    assert info.value.details == {"idempotency_key": "job:t1:42", "position": first[0].position}
+    assert await stream_version(conn, "j") == 2
+    assert (await read_stream(conn, "j"))[1].meta.idempotency_key == "job:t1:42"
+    # And concurrent reruns, even from another app, get exactly one through
+    other = EventMeta(idempotency_key="job:t1:43")
+
+    async def rerun(a: str) -> str:
+        async with pool.acquire() as c:
+            try:
+                async with c.transaction():
+                    await append(c, f"r-{a}", None, [ThingHappened(n=3)], other, app_id=a)
+                return "ok"
+            except DuplicateAppend:
+                return "duplicate"
+
+    outcomes = await asyncio.gather(*(rerun(a) for a in [app] * 4 + [str(uuid.uuid4())] * 2))
+    assert sorted(outcomes) == ["duplicate"] * 5 + ["ok"]
+    with pytest.raises(InvalidInput):
+        EventMeta(idempotency_key="")
