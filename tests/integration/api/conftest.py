@@ -32,6 +32,9 @@ ADMIN_EMAIL = "root@example.com"
 ADMIN_PASSWORD = "root-password-1"
 #: Small so the 413 test needs only a small body.
 BODY_LIMIT = 16 * 1024
+#: The admin API is addressed by IP (or the bare base domain): any other Host
+#: may name an app and is looked up by the data plane first.
+API_BASE_URL = "http://127.0.0.1"
 
 SYSTEM = CommandContext(actor="system", request_id="test-seed")
 
@@ -60,7 +63,7 @@ def app(api_settings: Settings) -> Litestar:
 @pytest.fixture
 async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
     """An HTTP client running the app (with its lifespan) in the test's event loop."""
-    async with AsyncTestClient(app) as c:
+    async with AsyncTestClient(app, base_url=API_BASE_URL) as c:
         yield c
 
 

@@ -11,7 +11,14 @@ from litestar.testing import AsyncTestClient
 from picloud.api import create_app
 from picloud.services import identity
 from picloud.settings import Settings
-from tests.integration.api.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Seed, bearer, error_code
+from tests.integration.api.conftest import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    API_BASE_URL,
+    Seed,
+    bearer,
+    error_code,
+)
 
 KEYS = "/api/v1/admin/api-keys"
 
@@ -61,7 +68,7 @@ async def test_sessions_expire(settings: Settings, seed: Seed) -> None:
             bootstrap_admin_password=ADMIN_PASSWORD,
         )
     )
-    async with AsyncTestClient(app) as client:
+    async with AsyncTestClient(app, base_url=API_BASE_URL) as client:
         r = await client.post(
             "/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
         )
@@ -145,7 +152,7 @@ async def test_bootstrap_admin_is_made_once(settings: Settings, seed: Seed) -> N
         bootstrap_admin_email="boss@example.com", bootstrap_admin_password="boss-password"
     )
     for _ in range(2):
-        async with AsyncTestClient(create_app(boot)):
+        async with AsyncTestClient(create_app(boot), base_url=API_BASE_URL):
             pass
     async with seed.pool.acquire() as conn:
         users = await identity.list_users(conn)
@@ -158,7 +165,7 @@ async def test_bootstrap_is_skipped_when_a_user_exists(settings: Settings, seed:
     boot = settings.replace(
         bootstrap_admin_email="boss@example.com", bootstrap_admin_password="boss-password"
     )
-    async with AsyncTestClient(create_app(boot)):
+    async with AsyncTestClient(create_app(boot), base_url=API_BASE_URL):
         pass
     async with seed.pool.acquire() as conn:
         assert [u.email for u in await identity.list_users(conn)] == ["first@example.com"]

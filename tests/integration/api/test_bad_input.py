@@ -10,7 +10,7 @@ import uvicorn
 from litestar import Litestar, get
 from litestar.testing import AsyncTestClient
 
-from tests.integration.api.conftest import BODY_LIMIT, Seed, error_code
+from tests.integration.api.conftest import API_BASE_URL, BODY_LIMIT, Seed, error_code
 
 APPS = "/api/v1/admin/apps"
 
@@ -346,7 +346,7 @@ async def test_unexpected_errors_are_500_without_internals(app: Litestar) -> Non
         raise RuntimeError("secret internal detail at /srv/picloud/x.py")
 
     app.register(boom)
-    async with AsyncTestClient(app) as client:
+    async with AsyncTestClient(app, base_url=API_BASE_URL) as client:
         r = await client.get("/test-only/boom")
     assert r.status_code == 500
     assert error_code(r) == "internal_error"

@@ -10,7 +10,7 @@ from litestar.testing import AsyncTestClient
 
 from picloud.api import create_app
 from picloud.settings import Settings
-from tests.integration.api.conftest import error_code
+from tests.integration.api.conftest import API_BASE_URL, error_code
 
 
 async def test_healthz_answers_ok(client: AsyncTestClient[Litestar]) -> None:
@@ -30,7 +30,7 @@ async def test_readyz_is_ok_when_postgres_and_redis_answer(
 async def test_readyz_is_503_when_redis_is_unreachable(settings: Settings) -> None:
     # Given a Redis URL on a port where nothing listens
     app = create_app(settings.replace(redis_url="redis://127.0.0.1:1/0"))
-    async with AsyncTestClient(app) as client:
+    async with AsyncTestClient(app, base_url=API_BASE_URL) as client:
         # When readiness is asked
         r = await client.get("/readyz")
     # Then it is 503 dependency_unavailable, naming Redis
@@ -43,7 +43,7 @@ async def test_readyz_is_503_when_redis_is_unreachable(settings: Settings) -> No
 async def test_readyz_is_503_when_postgres_is_gone(
     app: Litestar, database_url: str, postgres_url: str
 ) -> None:
-    async with AsyncTestClient(app) as client:
+    async with AsyncTestClient(app, base_url=API_BASE_URL) as client:
         assert (await client.get("/readyz")).status_code == 200
         # Given the server's database disappears under the running app
         admin = await asyncpg.connect(postgres_url)
@@ -57,6 +57,8 @@ async def test_readyz_is_503_when_postgres_is_gone(
         assert r.status_code == 503
         assert error_code(r) == "dependency_unavailable"
         assert r.json()["error"]["details"]["checks"]["postgres"] != "ok"
+        # And liveness is unaffected
+        assert (await client.get("/healthz")).status_code == 200
         # And an API call is a retryable 503, not a 500
         r = await client.get("/api/v1/auth/me", headers={"Authorization": "Bearer pk_x"})
         assert (r.status_code, error_code(r)) == (503, "dependency_unavailable")
