@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -24,40 +23,18 @@ from picloud.errors import DependencyUnavailable, InvalidInput, NotFound, Piclou
 from picloud.events.store import read_all, read_app
 from picloud.events.types import RecordedEvent, UnknownEvent
 from picloud.migrations import migrate
+from picloud.projections import load_all
 from picloud.settings import Settings, get_settings
 
-__all__ = ["PROJECTION_MODULES", "register"]
-
-#: Modules whose import registers the platform's projections (and their events).
-#: Missing ones are skipped so features can land independently.
-PROJECTION_MODULES: tuple[str, ...] = (
-    "picloud.projections.identity",
-    "picloud.projections.apps",
-    "picloud.projections.scripts",
-    "picloud.projections.triggers",
-    "picloud.projections.kv",
-    "picloud.projections.docs",
-    "picloud.projections.files",
-    "picloud.projections.topics",
-    "picloud.projections.dead_letters",
-)
+__all__ = ["load_projections", "register"]
 
 #: Show a progress bar from this many events on.
 PROGRESS_THRESHOLD = 2000
 
 
 def load_projections() -> list[str]:
-    """Import every known projection module present; returns the ones loaded."""
-    loaded = []
-    for name in PROJECTION_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        loaded.append(name)
-    return loaded
+    """Register every event type and projection the platform defines."""
+    return load_all()
 
 
 @asynccontextmanager
