@@ -50,6 +50,8 @@ class Result:
     errors: int = 0
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
+    #: CPU seconds the server process spent during the measurement.
+    cpu_seconds: float = 0.0
 
     @property
     def rps(self) -> float:
@@ -95,6 +97,33 @@ async def drive(
         )
     )
     return result
+
+
+def _process_cpu(root: int) -> float:
+    """User+system CPU seconds of process ``root`` and its descendants (Linux /proc)."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # After the parenthesised command name: state ppid … utime(14) stime(15).
+        fields = stat[stat.rindex(b")") + 2 :].split()
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    total = 0.0
+    for pid, cpu in times.items():
+        p = pid
+        while p not in (0, 1) and p != root:
+            p = parents.get(p, 0)
+        if p == root:
+            total += cpu
+    return total
 
 
 def _free_port() -> int:
@@ -177,9 +206,12 @@ async def _serve_and_measure(
             measured: dict[str, Result] = {}
             for label, path in order:
                 await drive(label, port, path, args.connections, args.warmup, record=False)
-                measured[label] = await drive(
+                cpu_before = _process_cpu(proc.pid)
+                result = await drive(
                     label, port, path, args.connections, args.duration, record=True
                 )
+                result.cpu_seconds = _process_cpu(proc.pid) - cpu_before
+                measured[label] = result
             rounds.append([measured[label] for label, _ in CASES])
     finally:
         if proc.returncode is None:
@@ -202,10 +234,14 @@ def _report(args: argparse.Namespace, rounds: list[list[Result]]) -> None:
         f"{args.warmup:.0f}s warm-up, one `picloud serve` ({args.server}, 1 worker), "
         f"loopback only; median of {len(rounds)} round(s)\n"
     )
-    print("| case | req/s | p50 ms | p99 ms | errors |")
-    print("|---|---:|---:|---:|---:|")
+    print("| case | req/s | p50 ms | p99 ms | server CPU µs/req | errors |")
+    print("|---|---:|---:|---:|---:|---:|")
     for r in chosen:
-        print(f"| {r.label} | {r.rps:,.0f} | {r.pct(0.50):.1f} | {r.pct(0.99):.1f} | {r.errors} |")
+        cpu = r.cpu_seconds / r.requests * 1e6 if r.requests else float("nan")
+        print(
+            f"| {r.label} | {r.rps:,.0f} | {r.pct(0.50):.1f} | {r.pct(0.99):.1f} | {cpu:,.0f} "
+            f"| {r.errors} |"
+        )
     a, b = chosen[0], chosen[1]
     print(
         f"\n(b)/(a) throughput: {b.rps / a.rps:.0%} (target >= 50%); "
