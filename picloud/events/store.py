@@ -25,7 +25,7 @@ commit with :func:`notify_committed` instead, or pass ``notify=True``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import asyncpg
@@ -39,6 +39,8 @@ __all__ = [
     "MAX_BATCH",
     "NOTIFY_CHANNEL",
     "DuplicateAppend",
+    "add_append_hook",
+    "add_meta_hook",
     "append",
     "last_position",
     "lock_app",
@@ -56,6 +58,27 @@ NOTIFY_CHANNEL = "picloud_events"
 MAX_BATCH = 10_000
 
 _MAX_STREAM_LEN = 512
+
+#: ``hook(meta) -> meta`` run before the INSERT (e.g. a worker adding its job's
+#: causation, trigger depth and idempotency key to what a handler appends).
+_meta_hooks: list[Callable[[EventMeta], EventMeta]] = []
+#: ``await hook(conn, recorded)`` run after the inline projections, still in the
+#: append transaction (e.g. the outbox writer of picloud/outbox/writer.py).
+_append_hooks: list[Callable[[asyncpg.Connection, list[RecordedEvent]], Awaitable[None]]] = []
+
+
+def add_meta_hook(hook: Callable[[EventMeta], EventMeta]) -> None:
+    """Let ``hook`` rewrite the metadata of every append (registered once per process)."""
+    if hook not in _meta_hooks:
+        _meta_hooks.append(hook)
+
+
+def add_append_hook(
+    hook: Callable[[asyncpg.Connection, list[RecordedEvent]], Awaitable[None]],
+) -> None:
+    """Run ``hook`` in every append transaction after the projections (registered once)."""
+    if hook not in _append_hooks:
+        _append_hooks.append(hook)
 
 
 class DuplicateAppend(Conflict):
@@ -147,6 +170,8 @@ async def append(
         raise InvalidInput(f"at most {MAX_BATCH} events per append", code="invalid_event")
     if not isinstance(meta, EventMeta):
         raise InvalidInput("meta must be an EventMeta", code="invalid_event_meta")
+    for meta_hook in _meta_hooks:
+        meta = meta_hook(meta)
     app = _app_uuid(app_id)
     encoded = [encode_event(e) for e in events]
     try:
@@ -229,6 +254,8 @@ async def append(
     for rec in recorded:
         for projection in projections_for(rec.type):
             await projection.apply(conn, rec)
+    for append_hook in _append_hooks:
+        await append_hook(conn, recorded)
     return recorded
 
 
