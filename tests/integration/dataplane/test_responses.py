@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 
+import asyncpg
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -162,3 +163,30 @@ async def test_other_errors_are_script_error_with_message_and_line(
     for path in ("/div", "/fn", "/str", "/ctx"):
         text = (await client.get(f"/a/{slug}{path}")).text
         assert "Traceback" not in text and ".py" not in text and "Error:" not in text
+
+
+async def test_stored_source_that_does_not_compile_is_a_script_error_with_position(
+    client: Client, deploy: Deployer, pool: asyncpg.Pool
+) -> None:
+    # Given an endpoint whose stored source a direct database write broke
+    app = await deploy.app()
+    ep = await deploy.endpoint(app["slug"], "GET", "/p", "1")
+    assert (await client.get(f"/a/{app['slug']}/p")).json() == 1
+    await pool.execute(
+        "UPDATE scripts SET source = $2, version = version + 1 WHERE id = $1::uuid",
+        ep["id"],
+        "let x = 1;\nlet = ;",
+    )
+    # Then the next request reports the parse error and where it is
+    err = error_of(await client.get(f"/a/{app['slug']}/p"))
+    assert err["code"] == "script_error" and err["details"]["error"] == "ErrorParsing"
+    assert err["details"]["line"] == 2
+
+
+async def test_print_and_log_go_to_the_server_log_not_the_response(
+    client: Client, deploy: Deployer
+) -> None:
+    app = await deploy.app()
+    await deploy.endpoint(app["slug"], "GET", "/l", 'print("p"); debug("d"); log::info("i"); 7')
+    r = await client.get(f"/a/{app['slug']}/l")
+    assert r.status_code == 200 and r.json() == 7
