@@ -81,6 +81,9 @@ ENV_VARS: dict[str, str] = {
     "files_orphan_tmp_ttl_sec": "PICLOUD_FILES_ORPHAN_TMP_TTL_SEC",
     "kv_max_value_bytes": "PICLOUD_KV_MAX_VALUE_BYTES",
     "kv_max_key_bytes": "PICLOUD_KV_MAX_KEY_BYTES",
+    "docs_max_doc_bytes": "PICLOUD_DOCS_MAX_DOC_BYTES",
+    "docs_default_page_size": "PICLOUD_DOCS_DEFAULT_PAGE_SIZE",
+    "docs_max_page_size": "PICLOUD_DOCS_MAX_PAGE_SIZE",
 }
 
 #: Lower bound per integer field; a smaller value is a ConfigError.
@@ -123,6 +126,9 @@ _MINIMUM: dict[str, int] = {
     "files_orphan_tmp_ttl_sec": 1,
     "kv_max_value_bytes": 1,
     "kv_max_key_bytes": 1,
+    "docs_max_doc_bytes": 2,
+    "docs_default_page_size": 1,
+    "docs_max_page_size": 1,
 }
 
 #: A KV key's stream is ``kv-<app id>-<collection>:<key>`` (at most 512 characters).
@@ -238,6 +244,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Largest KV value, measured as its stored JSON (a Blob counts as its base64 text)."""
     kv_max_key_bytes: int = 256
     """Longest KV key in UTF-8 bytes (at most 400, so the key's stream name fits)."""
+    docs_max_doc_bytes: int = 1 * MiB
+    """Largest document, measured as its stored JSON (a Blob counts as its base64 text)."""
+    docs_default_page_size: int = 100
+    """Page size of ``docs`` ``list()`` without a limit (and of the admin browse API)."""
+    docs_max_page_size: int = 1_000
+    """Largest ``list()`` limit and ``$limit``; a ``find()`` returns at most this many."""
 
     def __post_init__(self) -> None:
         """Range and cross-field checks; each failure names its environment variable."""
@@ -277,6 +289,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             _fail(missing, f"must be set too when {ENV_VARS[given]} is set")
         if self.kv_max_key_bytes > KV_KEY_BYTES_CEILING:
             _fail("kv_max_key_bytes", f"must be <= {KV_KEY_BYTES_CEILING}")
+        if self.docs_default_page_size > self.docs_max_page_size:
+            _fail("docs_default_page_size", "must be <= PICLOUD_DOCS_MAX_PAGE_SIZE")
         if not self.base_domain or "/" in self.base_domain:
             _fail("base_domain", f"is not a domain name: {self.base_domain!r}")
 

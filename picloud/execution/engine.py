@@ -45,6 +45,10 @@ def build_engine(
     from picloud.services.kv import KvLimits
 
     install_kv(engine, KvLimits.from_settings(settings))
+    from picloud.sdk.docs import install_docs
+    from picloud.services.docs import DocsLimits
+
+    install_docs(engine, DocsLimits.from_settings(settings))
     if resolver is not None:
         engine.set_module_resolver(resolver)
     # print/debug from a script go to the server log, never to stdout.
