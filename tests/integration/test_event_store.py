@@ -20,6 +20,7 @@ from picloud.events import (
     EventMeta,
     append,
     last_position,
+    lock_app,
     notify_committed,
     read_all,
     read_app,
@@ -415,3 +416,32 @@ async def test_an_idempotency_key_makes_an_append_happen_at_most_once(
     assert sorted(outcomes) == ["duplicate"] * 5 + ["ok"]
     with pytest.raises(InvalidInput):
         EventMeta(idempotency_key="")
+
+
+async def test_lock_app_serializes_a_read_then_append_command(
+    pool: asyncpg.Pool, conn: asyncpg.Connection
+) -> None:
+    # Given a command that took the app's lock to validate before appending
+    app = str(uuid.uuid4())
+    with pytest.raises(PicloudError) as outside:
+        await lock_app(conn, app)
+    assert outside.value.code == "append_outside_transaction"
+    order: list[str] = []
+    async with conn.transaction():
+        await lock_app(conn, app)
+
+        async def other_writer() -> None:
+            async with pool.acquire() as c, c.transaction():
+                await append(c, "o", None, [ThingHappened(n=2)], META, app_id=app)
+            order.append("other committed")
+
+        task = asyncio.create_task(other_writer())
+        await asyncio.sleep(0.3)
+        # When it appends while another writer of the app is waiting
+        await append(conn, "mine", None, [ThingHappened(n=1)], META, app_id=app)
+        order.append("mine committing")
+    await task
+    # Then the other writer ran only after this command committed
+    assert order == ["mine committing", "other committed"]
+    positions = {e.stream: e.position for e in await read_app(conn, app)}
+    assert positions["mine"] < positions["o"]
