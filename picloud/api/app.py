@@ -19,6 +19,7 @@ import picloud
 from picloud.api.controllers.api_keys import ApiKeysController
 from picloud.api.controllers.apps import AppsController
 from picloud.api.controllers.auth import AuthController
+from picloud.api.controllers.docs import DocsController
 from picloud.api.controllers.events import EventsController
 from picloud.api.controllers.health import healthz, readyz
 from picloud.api.controllers.kv import KvController
@@ -88,6 +89,7 @@ ROUTE_HANDLERS: list[Any] = [
     ScriptsController,
     RoutesController,
     KvController,
+    DocsController,
 ]
 
 
