@@ -27,7 +27,7 @@ import math
 from typing import Any
 
 from picloud.errors import InvalidInput
-from picloud.rhai.values import INT_MAX, INT_MIN, type_name
+from picloud.rhai.values import INT_MAX, INT_MIN, to_display, type_name
 
 __all__ = ["MARKER", "MAX_DEPTH", "from_stored", "to_stored"]
 
@@ -65,7 +65,7 @@ def to_stored(value: Any, path: str = "", depth: int = 0) -> Any:
         return value
     if t is float:
         if not math.isfinite(value):
-            raise _refuse(path, f"{value} cannot be stored (not a JSON number)")
+            raise _refuse(path, f"{to_display(value)} cannot be stored (not a JSON number)")
         if value.is_integer() and abs(value) >= _FLOAT_MARK_FROM:
             return {MARKER: "float", "value": repr(value)}
         return value

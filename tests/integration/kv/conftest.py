@@ -23,19 +23,21 @@ from tests.integration.dataplane.conftest import (  # noqa: F401 - fixtures re-e
 #: One endpoint that runs the KV operation the request body names.
 OPS_SOURCE = r"""
 let b = ctx.request.body;
-let c = kv::collection(b.collection);
+let out = ();
 try {
-    switch b.op {
+    let c = kv::collection(b.collection);
+    out = switch b.op {
         "get" => #{r: c.get(b.key)},
         "has" => #{r: c.has(b.key)},
         "set" => { c.set(b.key, b.value); #{r: true} },
         "delete" => #{r: c.delete(b.key)},
         "list" => #{r: if b.opts == () { c.list() } else { c.list(b.opts) }},
         _ => #{error: "unknown op"}
-    }
+    };
 } catch (e) {
-    #{error: e}
+    out = #{error: e};
 }
+out
 """
 
 
