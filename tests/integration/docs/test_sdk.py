@@ -264,3 +264,31 @@ async def test_callers_need_the_docs_capabilities(
     assert (await d.ok("create", data={"b": 1}, headers=writer))["data"] == {"b": 1}
     # And an anonymous call is gated by the script alone
     assert await d.ok("delete", id=doc["id"]) is True
+
+
+RYW_SOURCE = r"""
+let c = docs::collection("ryw");
+let a = c.create(#{n: 1});
+let seen = c.get(a.id).data.n;
+c.update(a.id, #{n: 2});
+let found = c.find(#{n: 2}).len();
+let listed = c.list().items.len();
+c.delete(a.id);
+#{seen: seen, found: found, listed: listed, after: c.get(a.id), kind: type_of(c)}
+"""
+
+
+async def test_a_run_reads_its_own_writes(client: Any, deploy: Deployer) -> None:
+    # Given one script that writes and reads back within the same run
+    made = await deploy.app()
+    await deploy.endpoint(made["slug"], "GET", "/ryw", RYW_SOURCE)
+    r = await client.get(f"/a/{made['slug']}/ryw")
+    # Then every read sees the writes before it
+    assert r.status_code == 200, r.text
+    assert r.json() == {
+        "seen": 1,
+        "found": 1,
+        "listed": 1,
+        "after": None,
+        "kind": "DocsCollection",
+    }
