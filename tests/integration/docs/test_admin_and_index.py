@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import re
+import subprocess
+import sys
 import uuid
 from typing import Any
 
 import asyncpg
 
+from picloud.db import connect
+from picloud.projections.docs import PROJECTION as DOCS
 from picloud.projections.rebuild import rebuild
 from picloud.services.docs import DocsLimits, find_sql
 from tests.integration.docs.conftest import MAX_PAGE, Deployer, docs_app
@@ -102,17 +109,28 @@ async def test_rebuild_verifies_identical_after_sdk_writes(
         await d.ok("create", data={"v": 4})
     r = await client.delete(f"{BASE}/{b.id}", headers=admin_headers)
     assert r.status_code in (200, 204), r.text
-    # When the projections are rebuilt from the log and compared
-    from picloud.db import connect
-
+    # When the docs projection is rebuilt from the log and compared
     conn = await connect(database_url)
     try:
-        report = await rebuild(conn, verify=True)
+        report = await rebuild(conn, verify=True, projections=[DOCS])
         rows = await conn.fetch("SELECT app_id::text AS app FROM docs")
     finally:
         await conn.close()
     # Then the docs table is identical to its replay, and only app a's documents remain
-    docs_diff = [t for t in report.tables if t.table == "docs"]
-    assert docs_diff and docs_diff[0].identical, docs_diff
-    assert report.identical, [t for t in report.tables if not t.identical]
+    assert [t.table for t in report.tables] == ["docs"]
+    assert report.identical, report.tables
+    assert report.tables[0].live_rows == 2
     assert {r["app"] for r in rows} == {a.id}
+    # And the CLI says so too
+    env = {**os.environ, "DATABASE_URL": database_url}
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "picloud", "projections", "rebuild", "--verify"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert re.search(r"^  docs: 2 live / 2 rebuilt — identical$", done.stdout, re.MULTILINE), (
+        done.stdout + done.stderr
+    )
