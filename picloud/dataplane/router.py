@@ -9,6 +9,7 @@ query (``snapshot.py``) says whether that app exists.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,7 @@ def split_host(scope: dict[str, Any]) -> str:
     return host.rstrip(".")
 
 
+@functools.lru_cache(maxsize=1024)
 def _is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
@@ -118,7 +120,13 @@ class RouteTable:
         self.patterns = {m: sorted(v, key=lambda t: (t[0], t[3].path)) for m, v in patterns.items()}
 
     def match(self, method: str, path: str) -> RouteMatch | None:
-        """The route for ``method path``, or None."""
+        """The route for ``method path``, or None; HEAD falls back to the GET route."""
+        found = self._match(method, path)
+        if found is None and method == "HEAD":
+            found = self._match("GET", path)
+        return found
+
+    def _match(self, method: str, path: str) -> RouteMatch | None:
         if len(path) > 1 and path.endswith("/"):
             path = path.rstrip("/") or "/"
         route = self.exact.get((method, path))

@@ -203,3 +203,11 @@ async def test_lost_database_is_503_for_app_requests_and_health_still_answers(
         assert r.status_code == 503 and error_of(r)["code"] == "dependency_unavailable"
         # And /healthz (on a host that could be an app's) still answers
         assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_head_uses_the_get_route_without_a_body(client: Client, deploy: Deployer) -> None:
+    await deploy.app("heady")
+    await deploy.endpoint("heady", "GET", "/doc", "#{method: ctx.request.method}")
+    r = await client.head("/a/heady/doc")
+    assert r.status_code == 200 and r.content == b""
+    assert int(r.headers["content-length"]) == len(b'{"method":"HEAD"}')
