@@ -292,3 +292,32 @@ async def test_a_run_reads_its_own_writes(client: Any, deploy: Deployer) -> None
         "after": None,
         "kind": "DocsCollection",
     }
+
+
+async def test_sql_lookalikes_are_stored_and_queried_verbatim(
+    client: Any, deploy: Deployer, pool: asyncpg.Pool
+) -> None:
+    # Given documents whose keys, nested keys and values look like SQL
+    d = await docs_app(deploy, client)
+    key = "'; DROP TABLE docs; --"
+    value = "x' OR '1'='1"
+    data = {key: value, "n": {'a"b': "$1::jsonb", "c') OR TRUE --": [value]}}
+    made = await d.ok("create", collection="c.x-1_", data=data)
+    other = await d.ok("create", collection="c.x-1_", data={key: "plain"})
+    # Then they come back exactly as stored
+    assert (await d.ok("get", collection="c.x-1_", id=made["id"]))["data"] == data
+    # And filters on those keys, paths and values match only the exact document
+    for flt in (
+        {key: value},
+        {'n.a"b': "$1::jsonb"},
+        {"n.c') OR TRUE --": [value]},
+        {key: {"$in": [value, "' OR 1=1"]}},
+        {key: {"$gt": "x'"}, "$sort": f"-{key}"},
+    ):
+        got = await d.ok("find", collection="c.x-1_", filter=flt)
+        assert [e["id"] for e in got] == [made["id"]], flt
+    assert [e["id"] for e in await d.ok("find", collection="c.x-1_", filter={key: "plain"})] == [
+        other["id"]
+    ]
+    # And the table is intact
+    assert await pool.fetchval("SELECT count(*) FROM docs WHERE app_id = $1::uuid", d.id) == 2
