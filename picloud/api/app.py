@@ -19,12 +19,14 @@ import picloud
 from picloud.api.controllers.api_keys import ApiKeysController
 from picloud.api.controllers.apps import AppsController
 from picloud.api.controllers.auth import AuthController
+from picloud.api.controllers.dead_letters import DeadLettersController
 from picloud.api.controllers.docs import DocsController
 from picloud.api.controllers.events import EventsController
 from picloud.api.controllers.health import healthz, readyz
 from picloud.api.controllers.kv import KvController
 from picloud.api.controllers.routes import RoutesController
 from picloud.api.controllers.scripts import ScriptsController
+from picloud.api.controllers.triggers import TriggersController
 from picloud.api.controllers.users import UsersController
 from picloud.api.errors import exception_handlers
 from picloud.api.request_id import add_request_id_header
@@ -90,6 +92,8 @@ ROUTE_HANDLERS: list[Any] = [
     RoutesController,
     KvController,
     DocsController,
+    TriggersController,
+    DeadLettersController,
 ]
 
 

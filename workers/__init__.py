@@ -1,0 +1,1 @@
+"""Dramatiq workers: the Redis broker, the job actor and its middleware."""
