@@ -198,7 +198,9 @@ def reply_for_error(err: E.RhaiError, script_name: str) -> Reply:
         # Host-side failures never show their Python text.
         message = "internal error in a host function"
     elif inner.kind == "ErrorModuleNotFound" and inner.message.startswith("Circular import"):
-        message = "Circular import: " + " -> ".join(modules)
+        # The interpreter names only the repeated module; the layers give the whole cycle.
+        cycle = " -> ".join(modules)
+        message = inner.message if " -> " in inner.message else f"Circular import: {cycle}"
     else:
         message = err.message
     details: dict[str, Any] = {"error": inner.kind, "script": script_name}

@@ -113,6 +113,10 @@ class AppModuleResolver(ModuleResolver):
         if run is None:
             return None
         chain = run.module_chain[-1] if run.module_chain else []
+        if path in chain:
+            # The interpreter refuses cycles first; kept so the rule never depends on it.
+            shown = " -> ".join([*chain[chain.index(path) :], path])
+            raise E.ErrorModuleNotFound(f"Circular import: {shown}", pos, module=path)
         if len(chain) + 1 > self.depth_max:
             shown = " -> ".join([*chain, path])
             raise E.ErrorModuleNotFound(
