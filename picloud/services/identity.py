@@ -10,7 +10,7 @@ from typing import Any
 from picloud.auth.passwords import dummy_verify, hash_password, verify_password
 from picloud.auth.principal import Principal
 from picloud.auth.tokens import display_prefix, hash_secret, new_api_key, new_session_token
-from picloud.errors import Conflict, NotFound, Unauthorized
+from picloud.errors import ConfigError, Conflict, InvalidInput, NotFound, Unauthorized
 from picloud.events.identity import (
     ApiKeyCreated,
     ApiKeyRevoked,
@@ -146,6 +146,11 @@ async def bootstrap_admin(conn: Any, email: str | None, password: str | None) ->
     except Conflict:
         # Another process starting at the same moment made it first.
         return None
+    except InvalidInput as exc:
+        # Fail start-up naming the variable, as for any other bad setting.
+        field = (exc.details or {}).get("field", "email")
+        var = f"PICLOUD_BOOTSTRAP_ADMIN_{str(field).upper()}"
+        raise ConfigError(f"{var}: {exc.message}", details={"variable": var}) from None
 
 
 async def login(

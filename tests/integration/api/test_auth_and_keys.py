@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from picloud.api import create_app
+from picloud.errors import ConfigError
 from picloud.services import identity
 from picloud.settings import Settings
 from tests.integration.api.conftest import (
@@ -169,3 +171,20 @@ async def test_bootstrap_is_skipped_when_a_user_exists(settings: Settings, seed:
         pass
     async with seed.pool.acquire() as conn:
         assert [u.email for u in await identity.list_users(conn)] == ["first@example.com"]
+
+
+async def test_a_bad_bootstrap_password_stops_start_up_naming_the_variable(
+    settings: Settings,
+) -> None:
+    boot = settings.replace(
+        bootstrap_admin_email="boss@example.com", bootstrap_admin_password="short"
+    )
+    # The test client reports lifespan failures inside an exception group.
+    with pytest.raises(BaseException) as info:
+        async with AsyncTestClient(create_app(boot), base_url=API_BASE_URL):
+            pass
+    found: list[BaseException] = [info.value]
+    while isinstance(found[-1], BaseExceptionGroup):
+        found.append(found[-1].exceptions[0])
+    assert isinstance(found[-1], ConfigError)
+    assert "PICLOUD_BOOTSTRAP_ADMIN_PASSWORD" in found[-1].message
