@@ -63,8 +63,7 @@ def envelope(rec: DocRecord) -> dict[str, Any]:
 def _run(method: str) -> ScriptRun:
     run = current_run()
     if run is None or run.bridge is None:
-        fail(_P, f"{method}: documents are only available while an app's script runs"
-              " [docs_unavailable]")  # fmt: skip
+        fail(_P, f"{method}: only available while an app's script runs [docs_unavailable]")
     return run
 
 
@@ -136,8 +135,8 @@ def build_members(limits: DocsLimits) -> tuple[dict[str, Callable[..., Any]], di
         if type(data) is not dict:
             from picloud.rhai.values import type_name
 
-            fail(_P, f"{method}: a document must be a map, got {type_name(data)}"
-                 " [invalid_document]")  # fmt: skip
+            got = type_name(data)
+            fail(_P, f"{method}: a document must be a map, got {got} [invalid_document]")
         return _checked(method, lambda: to_stored(data))  # type: ignore[no-any-return]
 
     def create(c: DocsCollection, data: Any) -> dict[str, Any]:
