@@ -74,8 +74,14 @@ def _now() -> str:
 # ---------------------------------------------------------------- Postgres steps (on the loop)
 
 
-async def claim(pool: Any, key: str, lease: float) -> tuple[JobPayload, int] | None:
-    """Start a run of ``key``: ``(payload, attempt number)``, or ``None`` when nothing is to run."""
+async def claim(pool: Any, key: str, lease: float) -> tuple[JobPayload, int, int] | None:
+    """Start a run of ``key``: ``(payload, attempt, run scope)``, or ``None`` if nothing is to run.
+
+    The run scope numbers the handler's idempotency keys. It counts recorded
+    failures, not attempts: a retry after a failure is a fresh run whose
+    writes count, while a re-run after a crash (no failure recorded) repeats
+    the crashed run's keys, so what that run committed is not written twice.
+    """
     async with pool.acquire() as conn, conn.transaction():
         # The outbox row's lock serializes concurrent deliveries of one job.
         row = await conn.fetchrow(
@@ -96,7 +102,7 @@ async def claim(pool: Any, key: str, lease: float) -> tuple[JobPayload, int] | N
             payload.trigger_id,
             payload.script_id,
         )
-        attempt = await conn.fetchval(
+        claimed = await conn.fetchrow(
             "UPDATE job_runs SET status = 'running', attempts = attempts + 1,"
             " lease_until = clock_timestamp() + make_interval(secs => $2),"
             " updated_at = clock_timestamp()"
@@ -104,11 +110,11 @@ async def claim(pool: Any, key: str, lease: float) -> tuple[JobPayload, int] | N
             " AND (lease_until IS NULL OR lease_until < clock_timestamp())"
             " AND (next_attempt_at IS NULL OR next_attempt_at <= clock_timestamp()"
             "      + interval '200 milliseconds')"
-            " RETURNING attempts",
+            " RETURNING attempts, jsonb_array_length(errors) + 1 AS run",
             key,
             lease,
         )
-        if attempt is None:
+        if claimed is None:
             return None
         # The relay leaves the row alone while the lease runs.
         await conn.execute(
@@ -117,7 +123,7 @@ async def claim(pool: Any, key: str, lease: float) -> tuple[JobPayload, int] | N
             key,
             lease,
         )
-        return payload, int(attempt)
+        return payload, int(claimed["attempts"]), int(claimed["run"])
 
 
 async def finish(pool: Any, key: str, status: str, result: Any = None) -> None:
@@ -243,7 +249,7 @@ def run_job(rt: Any, key: str, send_retry: Any = None) -> str:
     claimed = rt.call(claim(rt.pool, key, lease))
     if claimed is None:
         return "ignored"
-    payload, attempt = claimed
+    payload, attempt, run_scope = claimed
     if payload.depth > settings.max_trigger_depth:
         # A chain this deep is a loop someone built: skip it, loudly, without a dead letter.
         log.warning(
@@ -255,7 +261,7 @@ def run_job(rt: Any, key: str, send_retry: Any = None) -> str:
         rt.call(finish(rt.pool, key, "skipped", {"reason": "max_trigger_depth"}))
         return "skipped"
     try:
-        result = execute(rt, payload, key)
+        result = execute(rt, payload, f"{key}#{run_scope}")
     except JobFailed as exc:
         delay = rt.call(fail(rt.pool, key, payload, attempt, str(exc), settings))
         if delay is None:
@@ -267,7 +273,7 @@ def run_job(rt: Any, key: str, send_retry: Any = None) -> str:
     return "succeeded"
 
 
-def execute(rt: Any, payload: JobPayload, key: str) -> Any:
+def execute(rt: Any, payload: JobPayload, scope_key: str) -> Any:
     """Run the handler script with ``ctx``; its value in stored JSON form, or ``JobFailed``."""
     from picloud.execution.cache import CompiledScript
     from picloud.execution.run import ModuleRef, ScriptRun, bind_run
@@ -314,7 +320,7 @@ def execute(rt: Any, payload: JobPayload, key: str) -> Any:
     scope = Scope()
     scope.push_constant("ctx", ctx)
     job = JobScope(
-        dedupe_key=key,
+        dedupe_key=scope_key,
         depth=payload.depth,
         causation_position=payload.causation_position,
         correlation_id=payload.correlation_id,

@@ -87,5 +87,5 @@ class DeadLetterOnGiveUp(dramatiq.Middleware):  # type: ignore[misc]
             from workers.jobs import give_up
 
             give_up(runtime(), key, reason)
-        except Exception:  # noqa: BLE001 - the relay re-sends the job later
+        except Exception:
             log.exception("could not record the give-up of job %s", key)

@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "picloud.cli.db",
     "picloud.cli.admin",
     "picloud.cli.server",
+    "picloud.cli.worker",
 )
 
 

@@ -16,6 +16,7 @@ from picloud.events.types import Event
 
 __all__ = [
     "Attempt",
+    "DeadLetterExpired",
     "DeadLetterHandlerFailed",
     "DeadLetterReplayed",
     "DeadLetterResolved",
@@ -129,3 +130,10 @@ class DeadLetterHandlerFailed(Event, frozen=True, kw_only=True, tag="dead_letter
     app_id: str
     trigger_id: str | None = None
     error: str
+
+
+class DeadLetterExpired(Event, frozen=True, tag="dead_letter.expired"):
+    """A resolved dead letter passed PICLOUD_DEAD_LETTER_RETENTION_DAYS and left the table."""
+
+    dead_letter_id: str
+    app_id: str

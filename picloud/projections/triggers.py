@@ -15,6 +15,7 @@ import msgspec
 from picloud.events.apps import AppDeleted
 from picloud.events.triggers import (
     DeadLettered,
+    DeadLetterExpired,
     DeadLetterHandlerFailed,
     DeadLetterReplayed,
     DeadLetterResolved,
@@ -88,6 +89,7 @@ class DeadLettersProjection(BaseProjection):
             "dead_letter.replayed",
             "dead_letter.resolved",
             "dead_letter.handler_failed",
+            "dead_letter.expired",
             "app.deleted",
         }
     )
@@ -133,6 +135,8 @@ class DeadLettersProjection(BaseProjection):
                     at,
                     event.position,
                 )
+            case DeadLetterExpired():
+                await conn.execute(f"DELETE FROM {t} WHERE id = $1::uuid", data.dead_letter_id)
             case AppDeleted():
                 await conn.execute(f"DELETE FROM {t} WHERE app_id = $1::uuid", data.app_id)
 

@@ -19,13 +19,14 @@ from dramatiq import Worker
 from picloud.outbox.sender import configure_sender
 from picloud.settings import Settings
 from tests.integration.dataplane.conftest import (  # noqa: F401 - fixtures re-exported
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
     Deployer,
     admin_headers,
     app,
     client,
     deploy,
 )
-from tests.integration.dataplane.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from workers.actors import declare_actors
 from workers.broker import build_broker, set_broker
 from workers.middleware import close_runtime, use_settings
@@ -99,7 +100,7 @@ async def wait_for(
 class Env:
     """An app with a KV-writing route and helpers to add triggers and read results."""
 
-    def __init__(self, deploy: Deployer, pool: Any) -> None:
+    def __init__(self, deploy: Deployer, pool: Any) -> None:  # noqa: F811
         self.deploy = deploy
         self.client = deploy.client
         self.pool = pool
@@ -155,6 +156,6 @@ if b.op == "delete" { c.delete(b.key) } else { c.set(b.key, b.value) }
 
 
 @pytest.fixture
-async def env(deploy: Deployer, pool: Any) -> AsyncIterator[Env]:
+async def env(deploy: Deployer, pool: Any) -> AsyncIterator[Env]:  # noqa: F811
     """A fresh app with the generic KV route."""
     yield await Env(deploy, pool).setup()
