@@ -34,9 +34,9 @@ from workers.middleware import close_runtime, use_settings
 #: Counts the handler runs and records the event it saw, under the app's KV.
 RECORDER = r"""
 let seen = kv::collection("seen");
+seen.set("event", ctx.event);
 let n = seen.get("runs") ?? 0;
 seen.set("runs", n + 1);
-seen.set("event", ctx.event);
 """
 
 
@@ -51,6 +51,7 @@ def dp_settings(settings: Settings) -> Settings:
         trigger_retry_max_attempts=3,
         trigger_retry_min_backoff_ms=20,
         trigger_retry_max_backoff_ms=200,
+        max_trigger_depth=3,
     )
 
 
