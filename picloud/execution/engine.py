@@ -49,6 +49,9 @@ def build_engine(
     from picloud.services.docs import DocsLimits
 
     install_docs(engine, DocsLimits.from_settings(settings))
+    from picloud.sdk.dead_letters import install_dead_letters
+
+    install_dead_letters(engine)
     if resolver is not None:
         engine.set_module_resolver(resolver)
     # print/debug from a script go to the server log, never to stdout.

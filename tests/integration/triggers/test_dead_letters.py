@@ -134,3 +134,38 @@ async def test_failing_dead_letter_handler_marks_handler_failed_and_nothing_more
     runs = sorted((r["status"], r["attempts"]) for r in await _runs(env))
     # One dead job, one handler run that failed once: no retry, no second dead letter.
     assert runs == [("dead", 1), ("handler_failed", 1)]
+
+
+#: Lists unresolved dead letters, replays the first, resolves it, and answers what it saw.
+SDK_SCRIPT = r"""
+let before = dead_letters::list(#{resolved: false});
+let id = before[0].id;
+let job = dead_letters::replay(id);
+let after = dead_letters::list(#{resolved: false});
+let bad = "no";
+try { dead_letters::resolve("00000000-0000-0000-0000-000000000000"); } catch (e) { bad = e; }
+#{count: before.len(), error: before[0].error, job: job, after: after.len(), bad: bad}
+"""
+
+
+async def test_dead_letters_sdk_lists_replays_and_reports_errors(env: Env, worker: Any) -> None:
+    h = await env.handler(ALWAYS_FAILS)
+    await env.trigger(
+        "kv",
+        {
+            "script_id": h["id"],
+            "collection": "in",
+            "retry": {"max_attempts": 1, "backoff_base_ms": 0, "backoff_max_ms": 0},
+        },
+    )
+    await env.kv("in", "k", 1)
+    await wait_for(lambda: _dead(env))
+    await env.deploy.update(h["id"], FIXED)
+    await env.deploy.endpoint(env.app["slug"], "POST", "/dl", SDK_SCRIPT)
+    r = await env.client.post(f"/a/{env.app['slug']}/dl")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["count"] == 1 and "always broken" in body["error"]
+    assert body["after"] == 0 and isinstance(body["job"], str)
+    assert body["bad"].startswith("dead_letters: resolve:") and "[not_found]" in body["bad"]
+    assert await wait_for(lambda: env.get("seen", "fixed")) == "k"
