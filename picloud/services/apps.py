@@ -150,12 +150,22 @@ async def _check_free(
 
 
 async def create_app(
-    conn: Any, ctx: CommandContext, slug: str, name: str, hostnames: list[str] | None = None
+    conn: Any,
+    ctx: CommandContext,
+    slug: str,
+    name: str,
+    hostnames: list[str] | None = None,
+    *,
+    base_domain: str | None = None,
 ) -> AppView:
-    """Create an app; 409 ``duplicate_slug`` / ``duplicate_hostname`` on clashes."""
+    """Create an app; 409 ``duplicate_slug`` / ``duplicate_hostname`` on clashes.
+
+    ``base_domain`` (the instance's ``PICLOUD_BASE_DOMAIN``) is refused as a
+    custom hostname, with its subdomains.
+    """
     slug = check_slug(slug)
     name = check_name(name)
-    hosts = check_hostnames(hostnames or [])
+    hosts = check_hostnames(hostnames or [], base_domain=base_domain)
     app_id = str(uuid.uuid4())
     async with conn.transaction():
         await _check_free(conn, slug=slug, hostnames=hosts, app_id=None)
@@ -181,11 +191,16 @@ async def update_app(
     slug: str | msgspec.UnsetType = msgspec.UNSET,
     name: str | msgspec.UnsetType = msgspec.UNSET,
     hostnames: list[str] | msgspec.UnsetType = msgspec.UNSET,
+    base_domain: str | None = None,
 ) -> AppView:
     """Change any of slug, name, hostnames; fields left unset keep their value."""
     new_slug = check_slug(slug) if slug is not msgspec.UNSET else None
     new_name = check_name(name) if name is not msgspec.UNSET else None
-    new_hosts = check_hostnames(hostnames) if hostnames is not msgspec.UNSET else None
+    new_hosts = (
+        check_hostnames(hostnames, base_domain=base_domain)
+        if hostnames is not msgspec.UNSET
+        else None
+    )
     async with conn.transaction():
         version = await _locked_version(conn, app_id)
         current = await get_app(conn, app_id)

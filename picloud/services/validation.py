@@ -68,14 +68,28 @@ def check_name(name: str, field: str = "name") -> str:
     return name
 
 
-def check_hostnames(hostnames: Iterable[str], field: str = "hostnames") -> list[str]:
-    """Lower-cased, distinct DNS hostnames (no port, no trailing dot)."""
+def check_hostnames(
+    hostnames: Iterable[str], field: str = "hostnames", *, base_domain: str | None = None
+) -> list[str]:
+    """Lower-cased, distinct DNS hostnames (no port, no trailing dot).
+
+    With ``base_domain``, the base domain and its subdomains are refused:
+    ``{slug}.{base_domain}`` already names each app, so a custom hostname
+    there could shadow another app's slug.
+    """
+    base = base_domain.strip().lower().rstrip(".") if base_domain else None
     out: list[str] = []
     for i, raw in enumerate(hostnames):
         host = raw.strip().lower()
         if len(host) > 253 or not all(_LABEL.match(label) for label in host.split(".")):
             raise InvalidInput(
                 f"{field}[{i}]: {raw!r} is not a valid hostname", details={"field": f"{field}[{i}]"}
+            )
+        if base and (host == base or host.endswith("." + base)):
+            raise InvalidInput(
+                f"{field}[{i}]: {raw!r} is under the base domain {base!r}, where apps are"
+                " reached by slug",
+                details={"field": f"{field}[{i}]"},
             )
         if host in out:
             raise InvalidInput(

@@ -42,7 +42,12 @@ class AppsController(Controller):
         """Create an app (409 ``duplicate_slug`` / ``duplicate_hostname``)."""
         await require(conn, principal, AppCreate())
         return await app_service.create_app(
-            conn, command_context(request, principal), data.slug, data.name, data.hostnames
+            conn,
+            command_context(request, principal),
+            data.slug,
+            data.name,
+            data.hostnames,
+            base_domain=request.app.state.settings.base_domain,
         )
 
     @get("/")
@@ -74,6 +79,7 @@ class AppsController(Controller):
             slug=data.slug,
             name=data.name,
             hostnames=data.hostnames,
+            base_domain=request.app.state.settings.base_domain,
         )
 
     @delete("/{app:str}", status_code=HTTP_204_NO_CONTENT)

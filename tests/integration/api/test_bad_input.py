@@ -175,6 +175,9 @@ async def test_bad_slugs_are_400(
         (["ok.example.com", "a..b"], "hostnames[1]"),
         (["dup.example.com", "DUP.example.com"], "hostnames[1]"),
         (["-x.example.com"], "hostnames[0]"),
+        # Subdomains of the base domain ("localhost" by default) are reached by slug.
+        (["ok.example.com", "other.localhost"], "hostnames[1]"),
+        (["localhost"], "hostnames[0]"),
     ],
 )
 async def test_bad_hostnames_are_400(
