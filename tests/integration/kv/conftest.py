@@ -20,6 +20,8 @@ from tests.integration.dataplane.conftest import (  # noqa: F401 - fixtures re-e
     dp_settings,
 )
 
+__all__ = ["OPS_SOURCE", "Deployer", "KvApp", "kv_app", "kv_events"]
+
 #: One endpoint that runs the KV operation the request body names.
 OPS_SOURCE = r"""
 let b = ctx.request.body;
