@@ -42,20 +42,32 @@ class JobScope:
     causation_position: int | None
     correlation_id: str | None
     actor: str
-    appends: int = 0
+    appends: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def next_key(self) -> str:
-        """The idempotency key of the handler's next append (stable across re-runs)."""
+    def next_key(self, stream: str) -> str:
+        """The idempotency key of the handler's next append to ``stream``.
+
+        Numbered per stream, so a re-run that takes another path through the
+        script (it reads what the first run wrote) still lines its writes up
+        with the first run's: the n-th write of a key is the same write.
+        """
         with self.lock:
-            self.appends += 1
-            return f"{self.dedupe_key}#{self.appends}"
+            n = self.appends[stream] = self.appends.get(stream, 0) + 1
+        key = f"{self.dedupe_key}#{stream}#{n}"
+        # Keys are at most 256 characters (EventMeta); long stream names are hashed.
+        if len(key) > 256:
+            import hashlib
+
+            digest = hashlib.sha256(f"{stream}#{n}".encode()).hexdigest()
+            key = f"{self.dedupe_key}#{digest}"
+        return key
 
 
 _scope: ContextVar[JobScope | None] = ContextVar("picloud_job_scope", default=None)
 
 
-def job_meta(meta: EventMeta) -> EventMeta:
+def job_meta(meta: EventMeta, stream: str) -> EventMeta:
     """Meta hook: a running job's appends carry its causation, depth and idempotency key."""
     scope = _scope.get()
     if scope is None or meta.idempotency_key is not None:
@@ -65,7 +77,7 @@ def job_meta(meta: EventMeta) -> EventMeta:
         correlation_id=meta.correlation_id or scope.correlation_id,
         causation_position=scope.causation_position,
         trigger_depth=scope.depth,
-        idempotency_key=scope.next_key(),
+        idempotency_key=scope.next_key(stream),
     )
 
 

@@ -59,15 +59,15 @@ MAX_BATCH = 10_000
 
 _MAX_STREAM_LEN = 512
 
-#: ``hook(meta) -> meta`` run before the INSERT (e.g. a worker adding its job's
-#: causation, trigger depth and idempotency key to what a handler appends).
-_meta_hooks: list[Callable[[EventMeta], EventMeta]] = []
+#: ``hook(meta, stream) -> meta`` run before the INSERT (e.g. a worker adding its
+#: job's causation, trigger depth and idempotency key to what a handler appends).
+_meta_hooks: list[Callable[[EventMeta, str], EventMeta]] = []
 #: ``await hook(conn, recorded)`` run after the inline projections, still in the
 #: append transaction (e.g. the outbox writer of picloud/outbox/writer.py).
 _append_hooks: list[Callable[[asyncpg.Connection, list[RecordedEvent]], Awaitable[None]]] = []
 
 
-def add_meta_hook(hook: Callable[[EventMeta], EventMeta]) -> None:
+def add_meta_hook(hook: Callable[[EventMeta, str], EventMeta]) -> None:
     """Let ``hook`` rewrite the metadata of every append (registered once per process)."""
     if hook not in _meta_hooks:
         _meta_hooks.append(hook)
@@ -171,7 +171,7 @@ async def append(
     if not isinstance(meta, EventMeta):
         raise InvalidInput("meta must be an EventMeta", code="invalid_event_meta")
     for meta_hook in _meta_hooks:
-        meta = meta_hook(meta)
+        meta = meta_hook(meta, stream)
     app = _app_uuid(app_id)
     encoded = [encode_event(e) for e in events]
     try:
