@@ -156,10 +156,8 @@ def build_members(limits: KvLimits) -> tuple[dict[str, Callable[..., Any]], dict
         unknown = sorted(set(opts) - {"prefix", "limit", "cursor"})
         if unknown:
             fail(_P, f"list: unknown option {unknown[0]!r} [kv_invalid_options]")
-        prefix = opts.get("prefix")
         cursor = opts.get("cursor")
-        if prefix is not None and not isinstance(prefix, str):
-            fail(_P, "list: prefix must be a string [kv_invalid_options]")
+        prefix = _checked("list", lambda: service.check_prefix(opts.get("prefix", ""), limits))
         if cursor is not None and not isinstance(cursor, str):
             fail(_P, "list: cursor must be a string or () [kv_invalid_options]")
         limit = _checked("list", lambda: service.check_limit(opts.get("limit")))
@@ -170,7 +168,7 @@ def build_members(limits: KvLimits) -> tuple[dict[str, Callable[..., Any]], dict
                 conn,
                 run.app_id,
                 c.name,
-                prefix=str(prefix or ""),
+                prefix=prefix,
                 limit=limit,
                 cursor=None if cursor is None else str(cursor),
             ),

@@ -40,6 +40,7 @@ __all__ = [
     "check_collection",
     "check_key",
     "check_limit",
+    "check_prefix",
     "delete",
     "encode_value",
     "get",
@@ -134,7 +135,14 @@ def check_key(key: Any, limits: KvLimits) -> str:
 
 def encode_value(stored: Any, limits: KvLimits) -> bytes:
     """The stored value as JSON bytes, refused when over ``max_value_bytes``."""
-    data = _encode(stored)
+    try:
+        data = _encode(stored)
+    except UnicodeEncodeError:
+        raise InvalidInput(
+            "value: holds text that is not valid Unicode (a lone surrogate)",
+            code="unsupported_value",
+            details={"field": "value"},
+        ) from None
     if len(data) > limits.max_value_bytes:
         raise PayloadTooLarge(
             f"value is {len(data)} bytes as stored JSON, over the limit of"
@@ -143,6 +151,26 @@ def encode_value(stored: Any, limits: KvLimits) -> bytes:
             details={"field": "value", "max_bytes": limits.max_value_bytes},
         )
     return data
+
+
+def check_prefix(prefix: Any, limits: KvLimits) -> str:
+    """A list prefix: a string no longer than a key, without NUL (``kv_invalid_prefix``)."""
+    if not isinstance(prefix, str):
+        raise InvalidInput(
+            "prefix must be a string", code="kv_invalid_prefix", details={"field": "prefix"}
+        )
+    text: str = str(prefix)
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        size = -1
+    if size < 0 or "\x00" in text or size > limits.max_key_bytes:
+        raise InvalidInput(
+            f"prefix must be valid text without NUL, at most {limits.max_key_bytes} bytes",
+            code="kv_invalid_prefix",
+            details={"field": "prefix"},
+        )
+    return text
 
 
 def check_limit(limit: Any) -> int:
@@ -210,7 +238,7 @@ def _after(cursor: str | None, collection: str, prefix: str) -> str | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = _decode(raw)
-        ok = isinstance(data, dict) and isinstance(data.get("k"), str)
+        ok = isinstance(data, dict) and isinstance(data.get("k"), str) and "\x00" not in data["k"]
     except (binascii.Error, ValueError, msgspec.DecodeError):
         ok = False
     if not ok:

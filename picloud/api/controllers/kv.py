@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.params import FromPath, QueryParameter
 
 from picloud.api.deps import Caller, DbConn, app_access, dependencies
 from picloud.auth.capabilities import AppKvRead
 from picloud.services import kv as kv_service
-from picloud.services.kv import DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, KvPage
+from picloud.services.kv import DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, KvLimits, KvPage
 
 __all__ = ["KvController"]
 
@@ -25,6 +25,7 @@ class KvController(Controller):
     @get("/{collection:str}")
     async def list_entries(
         self,
+        request: Request[Any, Any, Any],
         app: FromPath[str],
         collection: FromPath[str],
         conn: DbConn,
@@ -40,6 +41,7 @@ class KvController(Controller):
         """A page of entries in key order; values in their stored JSON form (Blobs as markers)."""
         found = await app_access(conn, principal, app, AppKvRead)
         name = kv_service.check_collection(collection)
+        start = kv_service.check_prefix(prefix, KvLimits.from_settings(request.app.state.settings))
         return await kv_service.list_entries(
-            conn, found.id, name, prefix=prefix, limit=limit, cursor=cursor or None
+            conn, found.id, name, prefix=start, limit=limit, cursor=cursor or None
         )

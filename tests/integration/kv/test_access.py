@@ -174,6 +174,8 @@ async def test_admin_browse_checks_capability_and_input(
     # And bad input is a 400 with a stable code
     r = await client.get(f"/api/v1/admin/apps/{kv.slug}/kv/bad%20name", headers=admin_headers)
     assert (r.status_code, r.json()["error"]["code"]) == (400, "kv_invalid_collection")
+    r = await _browse(client, kv, admin_headers, "?prefix=" + "p" * 300)
+    assert (r.status_code, r.json()["error"]["code"]) == (400, "kv_invalid_prefix")
     r = await _browse(client, kv, admin_headers, "?cursor=garbage!")
     assert (r.status_code, r.json()["error"]["code"]) == (400, "kv_invalid_cursor")
     assert (await _browse(client, kv, admin_headers, "?limit=0")).status_code == 400

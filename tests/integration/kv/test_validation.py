@@ -56,7 +56,9 @@ BAD_CALLS: list[tuple[dict[str, Any], str]] = [
     ({"op": "list", "opts": {"limit": "10"}}, "kv_invalid_limit"),
     ({"op": "list", "opts": {"cursor": "not-a-cursor!"}}, "kv_invalid_cursor"),
     ({"op": "list", "opts": {"cursor": 5}}, "kv_invalid_options"),
-    ({"op": "list", "opts": {"prefix": 5}}, "kv_invalid_options"),
+    ({"op": "list", "opts": {"prefix": 5}}, "kv_invalid_prefix"),
+    ({"op": "list", "opts": {"prefix": "a\u0000"}}, "kv_invalid_prefix"),
+    ({"op": "list", "opts": {"prefix": "p" * 257}}, "kv_invalid_prefix"),
     ({"op": "list", "opts": {"sort": "desc"}}, "kv_invalid_options"),
 ]
 
