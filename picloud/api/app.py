@@ -26,7 +26,11 @@ from picloud.api.controllers.health import healthz, readyz
 from picloud.api.controllers.kv import KvController
 from picloud.api.controllers.routes import RoutesController
 from picloud.api.controllers.scripts import ScriptsController
-from picloud.api.controllers.triggers import TriggersController
+from picloud.api.controllers.triggers import (
+    JobsController,
+    SystemQueuesController,
+    TriggersController,
+)
 from picloud.api.controllers.users import UsersController
 from picloud.api.errors import exception_handlers
 from picloud.api.request_id import add_request_id_header
@@ -94,6 +98,8 @@ ROUTE_HANDLERS: list[Any] = [
     DocsController,
     TriggersController,
     DeadLettersController,
+    JobsController,
+    SystemQueuesController,
 ]
 
 

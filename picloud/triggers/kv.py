@@ -9,7 +9,7 @@ from picloud.events.types import RecordedEvent
 from picloud.triggers._collection import parse_collection_ops
 from picloud.triggers.base import TriggerKind, register_kind
 
-__all__ = ["KvKind", "OPS"]
+__all__ = ["OPS", "KvKind"]
 
 OPS = ("set", "delete")
 
@@ -38,7 +38,7 @@ class KvKind(TriggerKind):
     def detail(self, event: RecordedEvent) -> dict[str, Any]:
         """The key, its new value (``()`` after a delete) and the value it replaced."""
         data = event.event
-        assert isinstance(data, KvSet | KvDeleted)  # noqa: S101 - matches() checked it
+        assert isinstance(data, KvSet | KvDeleted)
         value = data.value if isinstance(data, KvSet) else None
         return {
             "collection": data.collection,

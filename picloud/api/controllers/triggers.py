@@ -8,13 +8,14 @@ from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from picloud.api.deps import Caller, DbConn, app_access, command_context, dependencies
-from picloud.auth.capabilities import AppManageTriggers, AppRead
-from picloud.errors import InvalidInput, NotFound
+from picloud.api.deps import Caller, DbConn, app_access, command_context, dependencies, require
+from picloud.auth.capabilities import AppManageTriggers, AppRead, InstanceAdmin
+from picloud.errors import DependencyUnavailable, InvalidInput, NotFound
+from picloud.outbox.routes import JobView, get_job
 from picloud.services import triggers as service
 from picloud.services.triggers import TriggerView
 
-__all__ = ["TriggersController"]
+__all__ = ["JobsController", "SystemQueuesController", "TriggersController"]
 
 
 class TriggersController(Controller):
@@ -110,3 +111,46 @@ class TriggersController(Controller):
         return await service.set_enabled(
             conn, command_context(request, principal), found.id, trigger_id, False
         )
+
+
+class JobsController(Controller):
+    """Jobs of an app: async route runs and trigger runs (``AppRead``)."""
+
+    path = "/api/v1/admin/apps/{app:str}/jobs"
+    tags = ("triggers",)
+    dependencies = dependencies
+
+    @get("/{job_id:str}")
+    async def get_job(
+        self, app: FromPath[str], job_id: FromPath[str], conn: DbConn, principal: Caller
+    ) -> JobView:
+        """Status, attempts, result or errors of one job."""
+        found = await app_access(conn, principal, app, AppRead)
+        view = await get_job(conn, found.id, job_id)
+        if view is None:
+            raise NotFound("job not found", details={"resource": "job"})
+        return view
+
+
+class SystemQueuesController(Controller):
+    """``GET /api/v1/admin/system/queues``: queues, live workers and the outbox backlog."""
+
+    path = "/api/v1/admin/system"
+    tags = ("triggers",)
+    dependencies = dependencies
+
+    @get("/queues")
+    async def queues(
+        self, request: Request[Any, Any, Any], conn: DbConn, principal: Caller
+    ) -> dict[str, Any]:
+        """Per queue: ready, delayed, in flight, dead-lettered; workers; outbox backlog."""
+        await require(conn, principal, InstanceAdmin())
+        settings = request.app.state.settings
+        if not settings.redis_url:
+            raise DependencyUnavailable("Redis is not configured")
+        from workers.status import queue_status
+
+        try:
+            return await queue_status(settings, conn)
+        except OSError as exc:
+            raise DependencyUnavailable("Redis is unavailable") from exc

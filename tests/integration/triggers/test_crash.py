@@ -21,7 +21,7 @@ from tests.integration.dataplane.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.integration.triggers.conftest import Env, wait_for
 from tests.integration.triggers.procs import Procs
 
-pytestmark = pytest.mark.timeout(120) if hasattr(pytest.mark, "timeout") else []
+pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture
