@@ -166,3 +166,18 @@ async def test_deleting_the_app_drops_its_entries_and_replay_agrees(
     async with pool.acquire() as conn:
         report = await rebuild(conn, verify=True, projections=[PROJECTION])
     assert report.identical, report.tables
+
+
+def test_minimal_kv_payloads_decode_with_defaults() -> None:
+    # Given kv.* payloads carrying only the required fields (a future writer may omit defaults)
+    from picloud.events.kv import KvDeleted, KvSet
+    from picloud.events.types import decode_event
+
+    app_id = "00000000-0000-0000-0000-000000000001"
+    base = f'"app_id":"{app_id}","collection":"c","key":"k"'
+    # Then they decode to the typed events, prev_value () and created false
+    got = decode_event('{"type":"kv.set",' + base + ',"value":{"a":[1]}}')
+    assert got == KvSet(app_id=app_id, collection="c", key="k", value={"a": [1]})
+    assert (got.prev_value, got.created) == (None, False)
+    gone = decode_event('{"type":"kv.deleted",' + base + "}")
+    assert gone == KvDeleted(app_id=app_id, collection="c", key="k")
