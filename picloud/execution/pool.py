@@ -1,17 +1,27 @@
 """A bounded thread pool for script runs: the event loop only ever awaits them.
 
 The interpreter is synchronous and CPU-bound, so a run must never execute on
-the event loop. A semaphore caps runs in flight at the pool size; a request
-that cannot get a slot within its wait budget is refused (503) instead of
-queueing without bound behind runaway scripts. A slot is returned only when
-the thread really finishes, so a run the caller stopped waiting for (a host
-call stuck past the deadline) still occupies its thread and is counted.
+the event loop. ``size`` threads take runs from one queue; runs beyond them
+queue, but never without bound: past ``size + max_queued`` pending runs a
+request is refused at once (503), and a run that waited longer than its
+``wait`` budget for a thread is dropped unrun (also 503) rather than started
+late.
+
+Handing a run to a thread and its result back is the data plane's largest
+fixed cost, so it is kept lean: plain threads on a ``SimpleQueue`` (no
+executor futures), and finished runs are collected in a deque that the loop
+drains on one wake-up however many finished meanwhile. A sweeper fails a
+waiter whose run overstays its hard limit — a backstop for a host call stuck
+past the interpreter's own deadline; that thread stays busy until it returns.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
+import collections
+import queue
+import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -19,91 +29,160 @@ __all__ = ["PoolBusy", "ScriptPool"]
 
 T = TypeVar("T")
 
-
-def _expire(waiter: asyncio.Future[Any]) -> None:
-    if not waiter.done():
-        waiter.set_exception(TimeoutError("script run timed out"))
+#: Default runs allowed to queue per thread before requests are refused.
+QUEUED_PER_THREAD = 64
+#: How often overdue waiters are looked for (seconds).
+SWEEP_INTERVAL = 0.25
 
 
 class PoolBusy(Exception):
-    """No script thread became free within the wait budget."""
+    """No script thread became free within the wait budget (or the queue is full)."""
+
+
+class _Job:
+    __slots__ = (
+        "args",
+        "error",
+        "fn",
+        "hard_deadline",
+        "loop",
+        "queued_at",
+        "result",
+        "wait",
+        "waiter",
+    )
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        waiter: asyncio.Future[Any],
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        wait: float,
+        timeout: float,
+    ) -> None:
+        self.loop = loop
+        self.waiter = waiter
+        self.fn = fn
+        self.args = args
+        self.wait = wait
+        self.queued_at = time.monotonic()
+        self.hard_deadline = self.queued_at + wait + timeout
+        self.result: Any = None
+        self.error: BaseException | None = None
 
 
 class ScriptPool:
     """``size`` threads running scripts; ``run`` awaits one call on them."""
 
-    def __init__(self, size: int, *, name: str = "picloud-script") -> None:
+    def __init__(
+        self, size: int, *, max_queued: int | None = None, name: str = "picloud-script"
+    ) -> None:
         self.size = size
-        self._executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=size, thread_name_prefix=name
-        )
-        # Created on first use so it binds to the serving loop, not the importer's.
-        self._slots: asyncio.Semaphore | None = None
+        queued = size * QUEUED_PER_THREAD if max_queued is None else max_queued
+        self.max_pending = size + queued
+        #: Runs submitted and not yet settled (touched on the loop thread only).
+        self.pending = 0
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._finished: collections.deque[_Job] = collections.deque()
+        self._wake_scheduled = False
+        self._inflight: set[_Job] = set()
+        self._sweeping = False
         self._closed = False
-
-    def _semaphore(self) -> asyncio.Semaphore:
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.size)
-        return self._slots
-
-    @property
-    def in_flight(self) -> int:
-        """Runs holding a thread right now."""
-        return 0 if self._slots is None else self.size - self._slots._value
+        self._threads = [
+            threading.Thread(target=self._work, name=f"{name}_{i}", daemon=True)
+            for i in range(size)
+        ]
+        for t in self._threads:
+            t.start()
 
     async def run(self, fn: Callable[..., T], *args: Any, wait: float, timeout: float) -> T:
         """Run ``fn(*args)`` on a pool thread.
 
         Raises:
-            PoolBusy: no thread was free within ``wait`` seconds.
-            TimeoutError: the call did not return within ``timeout`` seconds
-                (the thread keeps its slot until it does return).
+            PoolBusy: the queue is full, or no thread was free within ``wait`` seconds.
+            TimeoutError: no result within ``wait + timeout`` seconds (the thread
+                keeps running until the call returns).
         """
         if self._closed:
             raise PoolBusy("script pool is shut down")
-        slots = self._semaphore()
-        if slots.locked():
-            try:
-                await asyncio.wait_for(slots.acquire(), wait)
-            except TimeoutError:
-                raise PoolBusy("every script thread is busy") from None
-        else:
-            await slots.acquire()  # free: returns at once
+        if self.pending >= self.max_pending:
+            raise PoolBusy("too many script runs are queued")
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[T] = loop.create_future()
+        job = _Job(loop, waiter, fn, args, wait, timeout)
+        self.pending += 1
+        self._inflight.add(job)
+        if not self._sweeping:
+            self._sweeping = True
+            loop.call_later(SWEEP_INTERVAL, self._sweep, loop)
+        self._jobs.put(job)
+        return await waiter
 
-        def _settle(result: T | None, error: BaseException | None) -> None:
-            # On the loop: free the slot, then wake the awaiting request if it still waits.
-            slots.release()
-            if not waiter.done():
-                if error is not None:
-                    waiter.set_exception(error)
-                else:
-                    waiter.set_result(result)  # type: ignore[arg-type]
+    # ------------------------------------------------------------------ pool threads
 
-        def _call() -> None:
-            # On the pool thread: one cross-thread wake-up per run.
-            try:
-                result, error = fn(*args), None
-            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting request
-                result, error = None, exc
-            try:
-                loop.call_soon_threadsafe(_settle, result, error)
-            except RuntimeError:  # the loop is closed (shutdown): nobody waits
-                pass
+    def _work(self) -> None:
+        finished = self._finished
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            if time.monotonic() - job.queued_at > job.wait:
+                job.error = PoolBusy("every script thread was busy")
+            else:
+                try:
+                    job.result = job.fn(*job.args)
+                except BaseException as exc:  # noqa: BLE001 - handed to the awaiting request
+                    job.error = exc
+            finished.append(job)
+            # One wake-up drains every run finished until the loop gets to it.
+            if not self._wake_scheduled:
+                self._wake_scheduled = True
+                try:
+                    job.loop.call_soon_threadsafe(self._drain)
+                except RuntimeError:  # the loop is closed (shutdown): nobody waits
+                    self._wake_scheduled = False
 
-        try:
-            self._executor.submit(_call)
-        except RuntimeError:
-            slots.release()
-            raise PoolBusy("script pool is shut down") from None
-        timer = loop.call_later(timeout, _expire, waiter)
-        try:
-            return await waiter
-        finally:
-            timer.cancel()
+    # ------------------------------------------------------------------ loop side
+
+    def _drain(self) -> None:
+        # Cleared before draining: a run finishing meanwhile schedules another drain.
+        self._wake_scheduled = False
+        finished = self._finished
+        loop = asyncio.get_running_loop()
+        while finished:
+            job = finished.popleft()
+            if job.loop is not loop:
+                # A run submitted from another loop is settled on its own loop.
+                job.loop.call_soon_threadsafe(self._settle, job)
+            else:
+                self._settle(job)
+
+    def _settle(self, job: _Job) -> None:
+        self.pending -= 1
+        self._inflight.discard(job)
+        waiter = job.waiter
+        if not waiter.done():
+            if job.error is not None:
+                waiter.set_exception(job.error)
+            else:
+                waiter.set_result(job.result)
+
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        now = time.monotonic()
+        for job in [j for j in self._inflight if j.hard_deadline < now]:
+            self._inflight.discard(job)
+            if not job.waiter.done():
+                job.waiter.set_exception(TimeoutError("script run timed out"))
+        if self._inflight and not self._closed:
+            loop.call_later(SWEEP_INTERVAL, self._sweep, loop)
+        else:
+            self._sweeping = False
 
     def shutdown(self) -> None:
         """Stop accepting runs; running ones finish on their own deadlines."""
+        if self._closed:
+            return
         self._closed = True
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        for _ in self._threads:
+            self._jobs.put(None)
