@@ -74,70 +74,71 @@ def _now() -> str:
 # ---------------------------------------------------------------- Postgres steps (on the loop)
 
 
-async def claim(pool: Any, key: str, lease: float) -> tuple[JobPayload, int, int] | None:
-    """Start a run of ``key``: ``(payload, attempt, run scope)``, or ``None`` if nothing is to run.
+# One round trip per claim: start (or resume) the run under the job_runs row
+# lock that INSERT … ON CONFLICT takes, push the outbox row past the lease, and
+# read the handler script with its app's slug and module versions.
+_CLAIM = """
+WITH c AS (
+    INSERT INTO job_runs AS r (dedupe_key, job_id, app_id, kind, trigger_id, script_id, status,
+                               attempts, lease_until)
+    SELECT o.dedupe_key, o.job_id, o.app_id, o.kind, o.trigger_id,
+           (o.payload->>'script_id')::uuid, 'running', 1,
+           clock_timestamp() + make_interval(secs => $2)
+      FROM outbox o WHERE o.dedupe_key = $1 AND o.status <> 'done'
+    ON CONFLICT (dedupe_key) DO UPDATE
+       SET status = 'running', attempts = r.attempts + 1, lease_until = EXCLUDED.lease_until,
+           updated_at = clock_timestamp()
+     WHERE r.status IN ('pending', 'retrying', 'running')
+       AND (r.lease_until IS NULL OR r.lease_until < clock_timestamp())
+       AND (r.next_attempt_at IS NULL
+            OR r.next_attempt_at <= clock_timestamp() + interval '200 milliseconds')
+    RETURNING r.attempts, jsonb_array_length(r.errors) + 1 AS run
+), u AS (
+    UPDATE outbox SET status = 'sent', available_at = clock_timestamp() + make_interval(secs => $2)
+     WHERE dedupe_key = $1 AND EXISTS (SELECT 1 FROM c)
+)
+SELECT c.attempts, c.run, o.payload::text AS payload,
+       s.id::text AS id, s.app_id::text AS app_id, s.name, s.kind, s.source, s.version, a.slug,
+       (SELECT json_agg(json_build_array(m.name, m.id, m.version)) FROM scripts m
+         WHERE m.app_id = s.app_id AND m.kind = 'module')::text AS modules
+  FROM c CROSS JOIN outbox o
+  LEFT JOIN scripts s ON s.id = (o.payload->>'script_id')::uuid
+  LEFT JOIN apps a ON a.id = s.app_id
+ WHERE o.dedupe_key = $1
+"""
 
-    The run scope numbers the handler's idempotency keys. It counts recorded
-    failures, not attempts: a retry after a failure is a fresh run whose
-    writes count, while a re-run after a crash (no failure recorded) repeats
-    the crashed run's keys, so what that run committed is not written twice.
+
+async def claim(pool: Any, key: str, lease: float) -> tuple[JobPayload, int, int, Any] | None:
+    """Start a run of ``key``: ``(payload, attempt, run scope, script row)``, or ``None``.
+
+    ``None`` means nothing is to run: the job is finished, another run holds
+    its lease, or its retry is not due yet. The run scope numbers the
+    handler's idempotency keys. It counts recorded failures, not attempts: a
+    retry after a failure is a fresh run whose writes count, while a re-run
+    after a crash (no failure recorded) repeats the crashed run's keys, so
+    what that run committed is not written twice. The script row is ``None``
+    in its fields when the handler script is gone.
     """
-    async with pool.acquire() as conn, conn.transaction():
-        # The outbox row's lock serializes concurrent deliveries of one job.
-        row = await conn.fetchrow(
-            "SELECT payload::text AS payload, status FROM outbox WHERE dedupe_key = $1 FOR UPDATE",
-            key,
-        )
-        if row is None or row["status"] == "done":
-            return None
-        payload = decode_payload(row["payload"])
-        await conn.execute(
-            "INSERT INTO job_runs (dedupe_key, job_id, app_id, kind, trigger_id, script_id, status)"
-            " VALUES ($1, $2::uuid, $3::uuid, $4, $5::uuid, $6::uuid, 'pending')"
-            " ON CONFLICT (dedupe_key) DO NOTHING",
-            key,
-            payload.job_id,
-            payload.app_id,
-            payload.kind,
-            payload.trigger_id,
-            payload.script_id,
-        )
-        claimed = await conn.fetchrow(
-            "UPDATE job_runs SET status = 'running', attempts = attempts + 1,"
-            " lease_until = clock_timestamp() + make_interval(secs => $2),"
-            " updated_at = clock_timestamp()"
-            " WHERE dedupe_key = $1 AND status IN ('pending', 'retrying', 'running')"
-            " AND (lease_until IS NULL OR lease_until < clock_timestamp())"
-            " AND (next_attempt_at IS NULL OR next_attempt_at <= clock_timestamp()"
-            "      + interval '200 milliseconds')"
-            " RETURNING attempts, jsonb_array_length(errors) + 1 AS run",
-            key,
-            lease,
-        )
-        if claimed is None:
-            return None
-        # The relay leaves the row alone while the lease runs.
-        await conn.execute(
-            "UPDATE outbox SET status = 'sent',"
-            " available_at = clock_timestamp() + make_interval(secs => $2) WHERE dedupe_key = $1",
-            key,
-            lease,
-        )
-        return payload, int(claimed["attempts"]), int(claimed["run"])
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(_CLAIM, key, lease)
+    if row is None:
+        return None
+    return decode_payload(row["payload"]), int(row["attempts"]), int(row["run"]), row
 
 
 async def finish(pool: Any, key: str, status: str, result: Any = None) -> None:
     """Record a final state (``succeeded``, ``skipped``) and retire the outbox row."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with pool.acquire() as conn:
+        # One statement, so the run and the outbox row end together.
         await conn.execute(
-            "UPDATE job_runs SET status = $2, result = $3::text::jsonb, lease_until = NULL,"
-            " finished_at = clock_timestamp(), updated_at = clock_timestamp()"
-            " WHERE dedupe_key = $1",
+            "WITH r AS (UPDATE job_runs SET status = $2, result = $3::text::jsonb,"
+            " lease_until = NULL, finished_at = clock_timestamp(),"
+            " updated_at = clock_timestamp() WHERE dedupe_key = $1)"
+            " UPDATE outbox SET status = 'done' WHERE dedupe_key = $1",
             key,
             status,
             None if result is None else _encode(result).decode(),
         )
-        await conn.execute("UPDATE outbox SET status = 'done' WHERE dedupe_key = $1", key)
 
 
 async def fail(
@@ -249,7 +250,7 @@ def run_job(rt: Any, key: str, send_retry: Any = None) -> str:
     claimed = rt.call(claim(rt.pool, key, lease))
     if claimed is None:
         return "ignored"
-    payload, attempt, run_scope = claimed
+    payload, attempt, run_scope, target = claimed
     if payload.depth > settings.max_trigger_depth:
         # A chain this deep is a loop someone built: skip it, loudly, without a dead letter.
         log.warning(
@@ -261,7 +262,7 @@ def run_job(rt: Any, key: str, send_retry: Any = None) -> str:
         rt.call(finish(rt.pool, key, "skipped", {"reason": "max_trigger_depth"}))
         return "skipped"
     try:
-        result = execute(rt, payload, f"{key}#{run_scope}")
+        result = execute(rt, payload, f"{key}#{run_scope}", target)
     except JobFailed as exc:
         delay = rt.call(fail(rt.pool, key, payload, attempt, str(exc), settings))
         if delay is None:
@@ -273,7 +274,7 @@ def run_job(rt: Any, key: str, send_retry: Any = None) -> str:
     return "succeeded"
 
 
-def execute(rt: Any, payload: JobPayload, scope_key: str) -> Any:
+def execute(rt: Any, payload: JobPayload, scope_key: str, row: Any = None) -> Any:
     """Run the handler script with ``ctx``; its value in stored JSON form, or ``JobFailed``."""
     from picloud.execution.cache import CompiledScript
     from picloud.execution.run import ModuleRef, ScriptRun, bind_run
@@ -283,8 +284,14 @@ def execute(rt: Any, payload: JobPayload, scope_key: str) -> Any:
     from picloud.sdk.context import SdkContext, use_context
     from workers.runtime import JobScope, bind_scope, reset_scope
 
-    row = rt.call(load_target(rt.pool, payload.script_id))
-    if row is None or row["app_id"] != payload.app_id or row["kind"] != "endpoint":
+    if row is None:
+        row = rt.call(load_target(rt.pool, payload.script_id))
+    if (
+        row is None
+        or row["id"] is None
+        or row["app_id"] != payload.app_id
+        or row["kind"] != "endpoint"
+    ):
         raise JobFailed(f"handler script {payload.script_id} no longer exists in the app")
     compiled = rt.scripts.get(row["id"], row["version"])
     if compiled is None:
