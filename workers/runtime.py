@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import sys
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from contextvars import ContextVar
@@ -31,6 +32,9 @@ from picloud.execution.resolver import AppModuleResolver, TrackedModule, module_
 __all__ = ["JobBridge", "JobScope", "WorkerRuntime", "job_meta"]
 
 T = TypeVar("T")
+
+#: Seconds between forced GIL hand-offs in a worker process (Python's default is 0.005).
+SWITCH_INTERVAL = 0.001
 
 
 @dataclass(slots=True)
@@ -121,6 +125,11 @@ class WorkerRuntime:
 
     def __init__(self, settings: Any) -> None:
         self.settings = settings
+        # Every database step of every actor thread is a hop to the loop
+        # thread and back; with Python's default 5 ms switch interval a busy
+        # thread holds the GIL long enough to stall those hops (a convoy).
+        if sys.getswitchinterval() > SWITCH_INTERVAL:
+            sys.setswitchinterval(SWITCH_INTERVAL)
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._serve, name="picloud-worker-loop", daemon=True)
         self._thread.start()
