@@ -65,7 +65,7 @@ async def test_runaway_scripts_answer_quickly_while_healthz_keeps_answering(
     assert elapsed < TIMEOUT_MS / 1000 + 1.5
     # And /healthz answered within 50 ms throughout
     assert len(latencies) >= 5
-    assert max(latencies) < 0.05, [round(x * 1000, 1) for x in latencies]
+    assert max(latencies) < 0.05, sorted(round(x * 1000, 1) for x in latencies)[-8:]
 
 
 async def test_recursion_and_huge_string_fail_fast(client: Client, deploy: Deployer) -> None:
