@@ -89,12 +89,9 @@ class ScriptPool:
         self._inflight: set[_Job] = set()
         self._sweeping = False
         self._closed = False
-        self._threads = [
-            threading.Thread(target=self._work, name=f"{name}_{i}", daemon=True)
-            for i in range(size)
-        ]
-        for t in self._threads:
-            t.start()
+        self._name = name
+        # Started on the first run: an app that never serves a script holds no threads.
+        self._threads: list[threading.Thread] = []
 
     async def run(self, fn: Callable[..., T], *args: Any, wait: float, timeout: float) -> T:
         """Run ``fn(*args)`` on a pool thread.
@@ -108,6 +105,8 @@ class ScriptPool:
             raise PoolBusy("script pool is shut down")
         if self.pending >= self.max_pending:
             raise PoolBusy("too many script runs are queued")
+        if not self._threads:
+            self._start()
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[T] = loop.create_future()
         job = _Job(loop, waiter, fn, args, wait, timeout)
@@ -120,6 +119,14 @@ class ScriptPool:
         return await waiter
 
     # ------------------------------------------------------------------ pool threads
+
+    def _start(self) -> None:
+        self._threads = [
+            threading.Thread(target=self._work, name=f"{self._name}_{i}", daemon=True)
+            for i in range(self.size)
+        ]
+        for t in self._threads:
+            t.start()
 
     def _work(self) -> None:
         finished = self._finished
