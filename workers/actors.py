@@ -24,7 +24,7 @@ def declare_actors(broker: dramatiq.Broker) -> dramatiq.Actor[Any, Any]:
     """Declare the job actor on ``broker`` (once) and return it."""
     existing = broker.actors.get(JOB_ACTOR)
     if existing is not None:
-        return existing  # type: ignore[no-any-return]
+        return existing
     from workers.middleware import DeadLetterOnGiveUp, WorkerRuntimeMiddleware
 
     kinds = {type(m) for m in broker.middleware}

@@ -48,7 +48,7 @@ _lock = threading.Lock()
 _broker: dramatiq.Broker | None = None
 
 
-class _WakingConsumer(_RedisConsumer):  # type: ignore[misc]
+class _WakingConsumer(_RedisConsumer):
     """A consumer that blocks on the queue's wake list while the queue is empty."""
 
     def __next__(self) -> Any:
@@ -71,11 +71,11 @@ class _WakingConsumer(_RedisConsumer):  # type: ignore[misc]
                     return None
                 self.message_cache = messages
             except redis.ConnectionError as exc:
-                raise ConnectionClosed(exc) from None
-        return super().__next__()
+                raise ConnectionClosed(exc) from None  # type: ignore[no-untyped-call]
+        return super().__next__()  # type: ignore[no-untyped-call]
 
 
-class WakingRedisBroker(RedisBroker):  # type: ignore[misc]
+class WakingRedisBroker(RedisBroker):
     """``RedisBroker`` whose immediate sends wake a blocked consumer."""
 
     @property
@@ -121,7 +121,7 @@ def build_broker(settings: Any, *, stub: bool = False) -> dramatiq.Broker:
     else:
         if not settings.redis_url:
             raise RuntimeError("the Dramatiq broker needs REDIS_URL")
-        broker = WakingRedisBroker(
+        broker = WakingRedisBroker(  # type: ignore[no-untyped-call]
             url=settings.redis_url,
             namespace=settings.redis_key("dramatiq"),
             middleware=_middleware(settings),

@@ -64,7 +64,7 @@ def backoff_ms(policy: RetryPolicy, failed_attempt: int, rng: random.Random | No
 
 
 def _lease(settings: Any) -> float:
-    return settings.script_timeout_ms / 1000.0 + LEASE_MARGIN_SECONDS
+    return float(settings.script_timeout_ms) / 1000.0 + LEASE_MARGIN_SECONDS
 
 
 def _now() -> str:

@@ -59,7 +59,7 @@ def close_runtime() -> None:
         rt.close()
 
 
-class WorkerRuntimeMiddleware(dramatiq.Middleware):  # type: ignore[misc]
+class WorkerRuntimeMiddleware(dramatiq.Middleware):
     """Opens the runtime at worker boot and closes it at shutdown."""
 
     def after_worker_boot(self, broker: Any, worker: Any) -> None:
@@ -71,7 +71,7 @@ class WorkerRuntimeMiddleware(dramatiq.Middleware):  # type: ignore[misc]
         close_runtime()
 
 
-class DeadLetterOnGiveUp(dramatiq.Middleware):  # type: ignore[misc]
+class DeadLetterOnGiveUp(dramatiq.Middleware):
     """Records a job Dramatiq gave up on as a failed attempt in Postgres."""
 
     def after_nack(self, broker: Any, message: Any) -> None:

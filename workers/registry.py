@@ -25,7 +25,7 @@ HEARTBEAT_SECONDS = 5.0
 
 def worker_key_prefix(settings: Any) -> str:
     """The prefix of every worker entry."""
-    return settings.redis_key("workers") + ":"
+    return str(settings.redis_key("workers")) + ":"
 
 
 class WorkerRegistration:

@@ -128,5 +128,9 @@ def install_dead_letters(engine: Engine) -> None:
     """Register the ``dead_letters::`` namespace on ``engine``."""
     opts = engine.options
     sizes = (opts.max_string_size, opts.max_array_size, opts.max_map_size)
-    functions = {"list": list_, "replay": replay, "resolve": resolve}
+    functions: dict[str, Callable[..., Any]] = {
+        "list": list_,
+        "replay": replay,
+        "resolve": resolve,
+    }
     engine.register_static_module(_P, limit_sizes(namespace(_P, functions), sizes))

@@ -47,7 +47,7 @@ class DeadLetterKind(TriggerKind):
         if source == "*":
             return True
         seen = data.source_event.get("source") if isinstance(data.source_event, dict) else None
-        return source == (seen or data.job_kind)
+        return bool(source == (seen or data.job_kind))
 
     def op(self, event: RecordedEvent) -> str:
         """Always ``created``."""

@@ -28,13 +28,13 @@ class DocsKind(TriggerKind):
     def matches(self, config: dict[str, Any], event: RecordedEvent) -> bool:
         """Same collection (or ``*``) and an op the trigger listens to."""
         data = event.event
-        if type(data) not in _OP:
+        if not isinstance(data, DocCreated | DocUpdated | DocDeleted):
             return False
-        return config["collection"] in ("*", data.collection) and self.op(event) in config["ops"]  # type: ignore[union-attr]
+        return config["collection"] in ("*", data.collection) and self.op(event) in config["ops"]
 
     def op(self, event: RecordedEvent) -> str:
         """``create``, ``update`` or ``delete``."""
-        return _OP[type(event.event)]  # type: ignore[index]
+        return _OP[type(event.event)]
 
     def detail(self, event: RecordedEvent) -> dict[str, Any]:
         """The document id, its data (``()`` after a delete) and its data before."""
