@@ -169,3 +169,28 @@ async def test_dead_letters_sdk_lists_replays_and_reports_errors(env: Env, worke
     assert body["after"] == 0 and isinstance(body["job"], str)
     assert body["bad"].startswith("dead_letters: resolve:") and "[not_found]" in body["bad"]
     assert await wait_for(lambda: env.get("seen", "fixed")) == "k"
+
+
+async def test_rebuild_of_triggers_and_dead_letters_equals_the_live_tables(
+    env: Env, worker: Any
+) -> None:
+    from picloud.projections.rebuild import rebuild
+
+    h = await env.handler(ALWAYS_FAILS)
+    t = await env.trigger(
+        "kv",
+        {
+            "script_id": h["id"],
+            "collection": "in",
+            "retry": {"max_attempts": 1, "backoff_base_ms": 0, "backoff_max_ms": 0},
+        },
+    )
+    await env.kv("in", "k", 1)
+    d = (await wait_for(lambda: _dead(env)))[0]
+    await env.api("POST", f"/dead-letters/{d['id']}/resolve")
+    await env.api("POST", f"/triggers/{t['id']}/disable")
+    async with env.pool.acquire() as conn:
+        report = await rebuild(conn, verify=True)
+    compared = {diff.table for diff in report.tables}
+    assert {"triggers", "dead_letters"} <= compared
+    assert report.identical, report.tables
