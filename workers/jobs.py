@@ -247,7 +247,7 @@ def run_job(rt: Any, key: str, send_retry: Any = None) -> str:
     """Run the job ``key`` once if it is due; the outcome (``succeeded``, ``retrying``, …)."""
     settings = rt.settings
     lease = _lease(settings)
-    claimed = rt.call(claim(rt.pool, key, lease))
+    claimed = rt.call(claim(rt.jobs_pool, key, lease))
     if claimed is None:
         return "ignored"
     payload, attempt, run_scope, target = claimed
@@ -259,7 +259,7 @@ def run_job(rt: Any, key: str, send_retry: Any = None) -> str:
             payload.depth,
             settings.max_trigger_depth,
         )
-        rt.call(finish(rt.pool, key, "skipped", {"reason": "max_trigger_depth"}))
+        rt.call(finish(rt.jobs_pool, key, "skipped", {"reason": "max_trigger_depth"}))
         return "skipped"
     try:
         result = execute(rt, payload, f"{key}#{run_scope}", target)
@@ -270,7 +270,7 @@ def run_job(rt: Any, key: str, send_retry: Any = None) -> str:
         if send_retry is not None:
             send_retry(key, delay)
         return "retrying"
-    rt.call(finish(rt.pool, key, "succeeded", result))
+    rt.call(finish(rt.jobs_pool, key, "succeeded", result))
     return "succeeded"
 
 

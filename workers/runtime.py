@@ -134,6 +134,7 @@ class WorkerRuntime:
         self._thread = threading.Thread(target=self._serve, name="picloud-worker-loop", daemon=True)
         self._thread.start()
         self.pool: Any = None
+        self.jobs_pool: Any = None
         self.scripts: LruCache[CompiledScript] = LruCache(settings.script_cache_size)
         self.modules: LruCache[TrackedModule] = LruCache(settings.module_cache_size)
         self.resolver = AppModuleResolver(
@@ -141,16 +142,24 @@ class WorkerRuntime:
         )
         self.engine = build_engine(settings, self.resolver)
         self.pool = self.call(self._open_pool())
+        self.jobs_pool = self.call(self._open_pool(bookkeeping=True))
         self.bridge = JobBridge(self.loop, self.pool)
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self.loop)
         self.loop.run_forever()
 
-    async def _open_pool(self) -> Any:
-        from picloud.db import create_pool
+    async def _open_pool(self, bookkeeping: bool = False) -> Any:
+        from picloud.db import create_pool, server_settings
 
-        return await create_pool(self.settings)
+        if not bookkeeping:
+            return await create_pool(self.settings)
+        # Claims and successes of jobs commit without waiting for the WAL flush.
+        # Losing one in a database crash only means the job runs again, which
+        # its idempotency keys make harmless; and WAL order keeps a recorded
+        # success behind the handler's own (synchronous) writes.
+        settings = {**server_settings(self.settings), "synchronous_commit": "off"}
+        return await create_pool(self.settings, min_size=1, max_size=8, server_settings=settings)
 
     def call(self, coro: Coroutine[Any, Any, T], timeout: float = 60.0) -> T:
         """Run ``coro`` on the runtime's loop from another thread and wait for it."""
@@ -162,7 +171,13 @@ class WorkerRuntime:
             raise
 
     def close(self) -> None:
-        """Close the pool and stop the loop thread."""
+        """Close the pools and stop the loop thread."""
+        jobs_pool, self.jobs_pool = self.jobs_pool, None
+        if jobs_pool is not None:
+            try:
+                self.call(asyncio.wait_for(jobs_pool.close(), 10), timeout=15)
+            except Exception:  # noqa: BLE001 - shutting down anyway
+                jobs_pool.terminate()
         if self.pool is not None:
             try:
                 self.call(asyncio.wait_for(self.pool.close(), 10), timeout=15)
