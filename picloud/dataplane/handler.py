@@ -26,6 +26,7 @@ from picloud.dataplane.response import (
     Reply,
     ResponseShapeError,
     error_reply,
+    json_reply,
     reply_for_error,
     reply_for_value,
 )
@@ -196,15 +197,11 @@ class DataPlane:
         if match is None:
             return _no_route(method, path)
         route = match.route
-        if route.dispatch_mode != "sync":
-            return error_reply(
-                501,
-                "async_not_supported",
-                "async routes are not served yet (they arrive with triggers)",
-            )
         body = await self._read_body(scope, receive)
         if body is None:
             return error_reply(413, "payload_too_large", "request body too large")
+        if route.dispatch_mode == "async":
+            return await self._enqueue(db, scope, snap, path, match.params, route, body, principal)
         req = _Request(
             scope=scope,
             snap=snap,
@@ -232,6 +229,38 @@ class DataPlane:
             )
         except TimeoutError:
             return error_reply(504, "script_timeout", "the script ran past its time limit")
+
+    async def _enqueue(
+        self,
+        db: Any,
+        scope: Any,
+        snap: AppSnapshot,
+        path: str,
+        params: dict[str, str],
+        route: Any,
+        body: bytes,
+        principal: Any,
+    ) -> Reply:
+        """An ``async`` route: queue a job carrying ``ctx.request``, answer 202 ``{job_id}``."""
+        from picloud.outbox.routes import enqueue_route_job
+
+        try:
+            ctx = build_ctx(
+                scope,
+                app_id=snap.app_id,
+                app_slug=snap.slug,
+                path=path,
+                params=params,
+                body=body,
+                principal=principal,
+            )
+        except BadBody as exc:
+            return error_reply(400, "invalid_json", str(exc))
+        async with db.acquire() as conn:
+            job_id = await enqueue_route_job(
+                conn, snap.app_id, route.script_id, ctx["request"], principal=ctx["principal"]
+            )
+        return json_reply(202, {"job_id": job_id})
 
     async def _route_table(self, conn: Any, snap: AppSnapshot) -> RouteTable:
         table = self.routes.get(snap.app_id, snap.routes_version)

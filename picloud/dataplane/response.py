@@ -21,6 +21,7 @@ __all__ = [
     "Reply",
     "ResponseShapeError",
     "error_reply",
+    "json_reply",
     "reply_for_error",
     "reply_for_value",
     "to_json",

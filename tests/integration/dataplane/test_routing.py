@@ -211,3 +211,29 @@ async def test_head_uses_the_get_route_without_a_body(client: Client, deploy: De
     r = await client.head("/a/heady/doc")
     assert r.status_code == 200 and r.content == b""
     assert int(r.headers["content-length"]) == len(b'{"method":"HEAD"}')
+
+
+async def test_async_route_answers_202_with_a_queued_job(
+    client: Client, deploy: Deployer, pool: Any
+) -> None:
+    # Given a route switched to async dispatch (the admin API may still refuse
+    # creating one directly; the data plane must serve it either way)
+    app = await deploy.app()
+    ep = await deploy.endpoint(app["slug"], "POST", "/jobs/{kind}", "ctx.request.body")
+    await pool.execute(
+        "UPDATE routes SET dispatch_mode = 'async' WHERE script_id = $1::uuid", ep["id"]
+    )
+    await pool.execute(
+        "UPDATE app_routes_state SET last_position = last_position + 1 WHERE app_id = $1::uuid",
+        app["id"],
+    )
+    # When it is called
+    r = await client.post(f"/a/{app['slug']}/jobs/email?x=1", json={"to": "a@b.c"})
+    # Then it answers 202 with a job id, and the job carries ctx.request
+    assert r.status_code == 202, r.text
+    job_id = r.json()["job_id"]
+    row = await pool.fetchrow("SELECT kind, payload FROM outbox WHERE job_id = $1::uuid", job_id)
+    assert row is not None and row["kind"] == "route"
+    request = row["payload"]["request"]
+    assert request["params"] == {"kind": "email"} and request["query"] == {"x": "1"}
+    assert request["body"] == {"to": "a@b.c"} and row["payload"]["script_id"] == ep["id"]
