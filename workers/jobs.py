@@ -98,7 +98,7 @@ WITH c AS (
      WHERE dedupe_key = $1 AND EXISTS (SELECT 1 FROM c)
 )
 SELECT c.attempts, c.run, o.payload::text AS payload,
-       s.id::text AS id, s.app_id::text AS app_id, s.name, s.kind, s.source, s.version, a.slug,
+       s.id::text AS id, s.app_id::text AS app_id, s.name, s.kind, s.version, a.slug,
        (SELECT json_agg(json_build_array(m.name, m.id, m.version)) FROM scripts m
          WHERE m.app_id = s.app_id AND m.kind = 'module')::text AS modules
   FROM c CROSS JOIN outbox o
@@ -295,6 +295,10 @@ def execute(rt: Any, payload: JobPayload, scope_key: str, row: Any = None) -> An
         raise JobFailed(f"handler script {payload.script_id} no longer exists in the app")
     compiled = rt.scripts.get(row["id"], row["version"])
     if compiled is None:
+        # The claim reads no source (scripts are cached by version); a miss loads it.
+        row = rt.call(load_target(rt.pool, payload.script_id))
+        if row is None or row["app_id"] != payload.app_id or row["kind"] != "endpoint":
+            raise JobFailed(f"handler script {payload.script_id} no longer exists in the app")
         try:
             ast = rt.engine.compile(row["source"])
         except RhaiError as exc:
