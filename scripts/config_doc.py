@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import itertools
 
 from picloud import settings as settings_module
 from picloud.settings import ENV_VARS, Settings
@@ -20,7 +21,7 @@ def field_docs() -> dict[str, str]:
     cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Settings")
     docs: dict[str, str] = {}
     body = cls.body
-    for node, nxt in zip(body, body[1:]):
+    for node, nxt in itertools.pairwise(body):
         if (
             isinstance(node, ast.AnnAssign)
             and isinstance(node.target, ast.Name)
