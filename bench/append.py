@@ -23,20 +23,19 @@ import argparse
 import asyncio
 import os
 import sys
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _db import alternating_rounds, database_settings, describe_server, gated_rate, rule, scratch
+
 from picloud.db import create_pool
 from picloud.events import Event, EventMeta, append
 from picloud.migrations import migrate
-from picloud.settings import Settings
 
 
 class BenchItemAdded(Event, tag="bench.item_added"):
@@ -78,37 +77,19 @@ Worker = Callable[[asyncpg.Connection, int], Awaitable[int]]
 
 async def measure(pool: asyncpg.Pool, writers: int, seconds: float, work: Worker) -> float:
     """Events per second with ``writers`` connections looping ``work`` for ``seconds``."""
-    stop = time.perf_counter() + seconds
-    counts = [0] * writers
-    start_gate = asyncio.Event()
-
-    async def loop(w: int) -> None:
-        async with pool.acquire() as conn:
-            await start_gate.wait()
-            while time.perf_counter() < stop:
-                counts[w] += await work(conn, w)
-
-    tasks = [asyncio.create_task(loop(w)) for w in range(writers)]
-    await asyncio.sleep(0.05)
-    began = time.perf_counter()
-    start_gate.set()
-    await asyncio.gather(*tasks)
-    return sum(counts) / (time.perf_counter() - began)
+    return await gated_rate(
+        writers, seconds, lambda w, conn: work(conn, w), settle=0.05, hold=pool.acquire
+    )
 
 
 async def interleaved(
     pool: asyncpg.Pool, writers: int, seconds: float, works: dict[str, Worker], rounds: int = 5
 ) -> dict[str, float]:
-    """Events/s per variant, measured in alternating short rounds.
-
-    The machine is shared, so load drifts during a run; alternating the
-    variants round by round exposes each to the same conditions.
-    """
-    totals = dict.fromkeys(works, 0.0)
-    for _ in range(rounds):
-        for name, work in works.items():
-            totals[name] += await measure(pool, writers, seconds / rounds, work)
-    return {name: total / rounds for name, total in totals.items()}
+    """Events/s per variant, the mean of alternating short rounds (see ``alternating_rounds``)."""
+    rates = await alternating_rounds(
+        works, rounds, lambda work: measure(pool, writers, seconds / rounds, work)
+    )
+    return {name: sum(r) / rounds for name, r in rates.items()}
 
 
 def raw_single() -> Worker:
@@ -192,11 +173,9 @@ async def run(dsn: str, seconds: float, writer_counts: list[int]) -> None:
     try:
         async with pool.acquire() as conn:
             await conn.execute(_RAW_DDL)
-            version = await conn.fetchval("SHOW server_version")
-            sync = await conn.fetchval("SHOW synchronous_commit")
+            server = await describe_server(conn)
         print(
-            f"PostgreSQL {version}, synchronous_commit={sync}, {os.cpu_count()} CPUs, "
-            f"{seconds:.1f}s per cell in 5 alternating rounds; events/s (ratio to raw)\n"
+            f"{server}, {seconds:.1f}s per cell in 5 alternating rounds; events/s (ratio to raw)\n"
         )
         header = (
             f"| {'shape':<15} | {'writers':>7} | {'raw asyncpg':>12} | "
@@ -204,7 +183,7 @@ async def run(dsn: str, seconds: float, writer_counts: list[int]) -> None:
             f"{'NOTIFY in the tx':>19} |"
         )
         print(header)
-        print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
+        print(rule(header))
         for shape, batch in (("single event", 1), ("100-event batch", 100)):
             for writers in writer_counts:
                 rates = await interleaved(
@@ -234,54 +213,21 @@ async def run(dsn: str, seconds: float, writer_counts: list[int]) -> None:
         await pool.close()
 
 
-async def scratch_database(base: str) -> tuple[str, Callable[[], Awaitable[None]]]:
-    """Create a scratch database next to ``base``; returns its DSN and a dropper."""
-    name = f"picloud_bench_{os.getpid()}"
-    admin = await asyncpg.connect(base)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-
-    async def drop() -> None:
-        conn = await asyncpg.connect(base)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
-
-    parts = urlsplit(base)
-    return urlunsplit(parts._replace(path="/" + name)), drop
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--writers", default="1,8,32")
     args = parser.parse_args()
     writer_counts = [int(w) for w in args.writers.split(",")]
-    settings = Settings.from_env()
-    services = None
-    if settings.database_url is None:
-        from picloud.embedded import EmbeddedServices
+    with database_settings() as settings:
+        base = settings.database_url
+        assert base is not None
 
-        services = EmbeddedServices(settings.data_dir, redis=False).start()
-        settings = services.apply(settings)
-    assert settings.database_url is not None
+        async def go() -> None:
+            async with scratch(base, f"picloud_bench_{os.getpid()}") as dsn:
+                await run(dsn, args.seconds, writer_counts)
 
-    async def go() -> None:
-        dsn, drop = await scratch_database(settings.database_url)  # type: ignore[arg-type]
-        try:
-            await run(dsn, args.seconds, writer_counts)
-        finally:
-            await drop()
-
-    try:
         asyncio.run(go())
-    finally:
-        if services is not None:
-            services.stop()
 
 
 if __name__ == "__main__":
