@@ -38,11 +38,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import _db
+from _db import alternating_rounds, database_settings, describe_server, gated_rate, rule
 
 # The serving process registers the outbox writer as an append hook (through
 # the trigger services), so every KV/docs write there also looks up its
@@ -227,23 +229,13 @@ class Bench:
 
     async def measure(self, workers: int, seconds: float, work: Work, counter: list[int]) -> float:
         """Ops per second of ``workers`` concurrent loops of ``work`` for ``seconds``."""
-        stop = time.perf_counter() + seconds
-        counts = [0] * workers
-        gate = asyncio.Event()
 
-        async def loop(w: int) -> None:
-            await gate.wait()
-            while time.perf_counter() < stop:
-                start = counter[0]
-                counter[0] += self.per_run
-                counts[w] += await work(w, start)
+        async def step(w: int, _: object) -> int:
+            start = counter[0]
+            counter[0] += self.per_run
+            return await work(w, start)
 
-        tasks = [asyncio.create_task(loop(w)) for w in range(workers)]
-        await asyncio.sleep(0.02)
-        began = time.perf_counter()
-        gate.set()
-        await asyncio.gather(*tasks)
-        return sum(counts) / (time.perf_counter() - began)
+        return await gated_rate(workers, seconds, step, settle=0.02)
 
     async def cell(
         self, workers: int, seconds: float, rounds: int, works: dict[str, Work]
@@ -253,10 +245,9 @@ class Bench:
         for work in works.values():
             # Warm-up: prepared statements, the scripts' first runs, index pages.
             await self.measure(workers, 0.3, work, counter)
-        rates: dict[str, list[float]] = {name: [] for name in works}
-        for _ in range(rounds):
-            for name, work in works.items():
-                rates[name].append(await self.measure(workers, seconds / rounds, work, counter))
+        rates = await alternating_rounds(
+            works, rounds, lambda work: self.measure(workers, seconds / rounds, work, counter)
+        )
         return {name: statistics.median(r) for name, r in rates.items()}
 
 
@@ -273,14 +264,13 @@ async def run(dsn: str, settings: Settings, args: argparse.Namespace) -> bool:
     try:
         async with db.acquire() as conn:
             await conn.execute(_RAW_DDL)
-            version = await conn.fetchval("SHOW server_version")
-            sync = await conn.fetchval("SHOW synchronous_commit")
+            server = await describe_server(conn)
         await bench.make_apps(most)
         plan = [(op, w) for w in worker_counts for op in ("kv", "docs")]
         variants = sum(3 if w > 1 else 2 for _, w in plan)
         seconds = args.duration / variants
         print(
-            f"PostgreSQL {version}, synchronous_commit={sync}, {os.cpu_count()} CPUs; in-process"
+            f"{server}; in-process"
             f" (script runs on ScriptPool threads, SDK bridge to the event loop, no HTTP),"
             f" anonymous caller, {args.per_run} pairs per script run; {seconds:.1f}s per"
             f" variant in {args.rounds} alternating rounds, median round; ops/s = pairs/s\n"
@@ -290,7 +280,7 @@ async def run(dsn: str, settings: Settings, args: argparse.Namespace) -> bool:
             f" {'raw ops/s':>9} | {'ratio':>5} | {'target ≥40%':<11} |"
         )
         print(header)
-        print("|" + "|".join("-" * len(c) for c in header.split("|")[1:-1]) + "|", flush=True)
+        print(rule(header), flush=True)
         missed = rows = 0
         labels = {"kv": "KV set+get", "docs": "docs create+find"}
         for op, workers in plan:
@@ -324,23 +314,7 @@ async def run(dsn: str, settings: Settings, args: argparse.Namespace) -> bool:
 
 async def scratch_database(base: str) -> tuple[str, Callable[[], Awaitable[None]]]:
     """Create a scratch database next to ``base``; returns its DSN and a dropper."""
-    name = f"picloud_bench_kvdocs_{os.getpid()}"
-    admin = await asyncpg.connect(base)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-
-    async def drop() -> None:
-        conn = await asyncpg.connect(base)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
-
-    parts = urlsplit(base)
-    return urlunsplit(parts._replace(path="/" + name)), drop
+    return await _db.scratch_database(base, f"picloud_bench_kvdocs_{os.getpid()}")
 
 
 def main() -> int:
@@ -353,28 +327,18 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per cell")
     parser.add_argument("--per-run", type=int, default=10, help="pairs per script run")
     args = parser.parse_args()
-    settings = Settings.from_env()
-    services = None
-    if settings.database_url is None:
-        from picloud.embedded import EmbeddedServices
+    with database_settings() as settings:
+        base = settings.database_url
+        assert base is not None
 
-        services = EmbeddedServices(settings.data_dir, redis=False).start()
-        settings = services.apply(settings)
-    assert settings.database_url is not None
-    base = settings.database_url
+        async def go() -> bool:
+            dsn, drop = await scratch_database(base)
+            try:
+                return await run(dsn, settings, args)
+            finally:
+                await drop()
 
-    async def go() -> bool:
-        dsn, drop = await scratch_database(base)
-        try:
-            return await run(dsn, settings, args)
-        finally:
-            await drop()
-
-    try:
         return 0 if asyncio.run(go()) else 1
-    finally:
-        if services is not None:
-            services.stop()
 
 
 if __name__ == "__main__":
