@@ -22,7 +22,7 @@ from picloud.outbox.writer import OUTBOX_CHANNEL, insert_job
 from picloud.sdk._values import to_stored
 from picloud.services.validation import is_uuid
 
-__all__ = ["JobView", "enqueue_route_job", "get_job"]
+__all__ = ["JobView", "enqueue_from_request", "enqueue_route_job", "get_job"]
 
 _decode = msgspec.json.Decoder()
 
@@ -62,6 +62,40 @@ async def enqueue_route_job(
         await insert_job(conn, payload, f"r:{job_id}", None)
         await conn.execute("SELECT pg_notify($1, '')", OUTBOX_CHANNEL)
     return job_id
+
+
+async def enqueue_from_request(
+    conn: Any,
+    scope: dict[str, Any],
+    *,
+    app_id: str,
+    app_slug: str,
+    script_id: str,
+    path: str,
+    params: dict[str, str],
+    body: bytes,
+    principal: Any = None,
+) -> str:
+    """Queue an async route's run from the data plane's request; the job id for the 202.
+
+    ``ctx.request`` and ``ctx.principal`` are built exactly as for a sync run
+    (:func:`picloud.dataplane.context.build_ctx`), then kept in the job.
+
+    Raises:
+        picloud.dataplane.context.BadBody: a JSON request whose body is not JSON (400).
+    """
+    from picloud.dataplane.context import build_ctx
+
+    ctx = build_ctx(
+        scope,
+        app_id=app_id,
+        app_slug=app_slug,
+        path=path,
+        params=params,
+        body=body,
+        principal=principal,
+    )
+    return await enqueue_route_job(conn, app_id, script_id, ctx["request"], ctx["principal"])
 
 
 async def get_job(conn: Any, app_id: str, job_id: str) -> JobView | None:

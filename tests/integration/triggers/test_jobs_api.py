@@ -72,3 +72,33 @@ async def test_system_queues_shows_workers_and_backlog(env: Env, worker: Any) ->
     assert body["outbox_backlog"] == 0
     r = await env.client.get("/api/v1/admin/system/queues")
     assert r.status_code == 401
+
+
+async def test_a_request_becomes_a_job_with_the_same_ctx_request(env: Env, worker: Any) -> None:
+    from picloud.outbox.routes import enqueue_from_request
+
+    h = await env.handler(ECHO)
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "query_string": b"x=1",
+        "headers": [(b"content-type", b"application/json")],
+    }
+    async with env.pool.acquire() as conn:
+        job_id = await enqueue_from_request(
+            conn,
+            scope,
+            app_id=env.app["id"],
+            app_slug=env.app["slug"],
+            script_id=h["id"],
+            path="/echo",
+            params={},
+            body=b'{"n": 2}',
+        )
+
+    async def finished() -> Any:
+        job = await _job(env, job_id)
+        return job if job["status"] == "succeeded" else None
+
+    job = await wait_for(finished)
+    assert job["result"]["body"]["got"] == 4
