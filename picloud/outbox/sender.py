@@ -29,6 +29,8 @@ POLL_SECONDS = 0.0005
 # watcher removes its entry when it ends.
 _pending: dict[int, list[str]] = {}
 _broker_factory: Callable[[], Any] | None = None
+# The loop keeps only weak references to tasks: hold the watchers until done.
+_watchers: set[asyncio.Task[None]] = set()
 
 
 def configure_sender(factory: Callable[[], Any] | None) -> None:
@@ -78,7 +80,9 @@ def send_after_commit(conn: Any, key: str) -> None:
         keys.append(key)
         return
     keys = _pending[id(conn)] = [key]
-    loop.create_task(_watch(conn, keys))
+    task = loop.create_task(_watch(conn, keys))
+    _watchers.add(task)
+    task.add_done_callback(_watchers.discard)
 
 
 async def _watch(conn: Any, keys: list[str]) -> None:
