@@ -82,3 +82,37 @@ def test_docs_create_has_no_prev_data() -> None:
 def test_dead_letter_handlers_are_never_dead_lettered() -> None:
     assert get_kind("dead_letter").dead_letters is False
     assert get_kind("kv").dead_letters is True
+
+
+def test_dead_letter_filters_by_trigger_and_source() -> None:
+    from picloud.events.triggers import DeadLettered
+
+    kind = get_kind("dead_letter")
+    dead = rec(
+        DeadLettered(
+            dead_letter_id="d",
+            app_id="a",
+            job_id="j",
+            job_kind="trigger",
+            dedupe_key="t:x:1",
+            trigger_id="11111111-1111-1111-1111-111111111111",
+            script_id="s",
+            source_event={"source": "kv"},
+            payload={},
+            error="boom",
+        )
+    )
+    assert kind.matches(kind.parse_config({}), dead)
+    assert kind.matches(kind.parse_config({"source": "kv"}), dead)
+    assert not kind.matches(kind.parse_config({"source": "docs"}), dead)
+    other = "22222222-2222-2222-2222-222222222222"
+    assert not kind.matches(kind.parse_config({"trigger_id": other}), dead)
+    assert kind.ctx_event(dead)["dead_letter"] == {
+        "id": "d",
+        "trigger_id": "11111111-1111-1111-1111-111111111111",
+        "source_event": {"source": "kv"},
+        "error": "boom",
+        "attempts": 0,
+    }
+    with pytest.raises(InvalidInput):
+        kind.parse_config({"trigger_id": "nope"})
