@@ -17,7 +17,14 @@ import msgspec
 from picloud.errors import ConfigError
 from picloud.settings import Settings
 
-__all__ = ["connect", "create_pool", "init_connection", "resolve_dsn", "server_settings"]
+__all__ = [
+    "connect",
+    "create_pool",
+    "init_connection",
+    "release_reset",
+    "resolve_dsn",
+    "server_settings",
+]
 
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
@@ -78,6 +85,23 @@ def server_settings(settings: Settings | None) -> dict[str, str]:
     return out
 
 
+async def release_reset(conn: asyncpg.Connection) -> None:
+    """Pool release hook of every PiCloud pool: no session reset beyond asyncpg's rollback.
+
+    Before calling this hook asyncpg has already rolled back a transaction left
+    open and dropped the connection's Python-side listeners. Its default reset
+    would also send ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET
+    ALL``: one more round trip on every release, which is a script's every SDK
+    call (the bridge borrows a connection per call) and about a third of a
+    simple admin request. Pooled connections never hold the state it clears:
+    the append lock is transaction-level (``pg_advisory_xact_lock``), the one
+    session-level lock (migrations) is taken and released on a connection of
+    its own, LISTEN happens on dedicated connections (outbox relay), cursors
+    live inside transactions, and nothing issues a session-level SET.
+    A caller that does need the full reset passes ``reset=None``.
+    """
+
+
 async def create_pool(
     target: Settings | str,
     *,
@@ -85,13 +109,18 @@ async def create_pool(
     max_size: int | None = None,
     **kwargs: Any,
 ) -> asyncpg.Pool:
-    """An asyncpg pool on ``target`` (Settings or DSN) with the codecs installed."""
+    """An asyncpg pool on ``target`` (Settings or DSN) with the codecs installed.
+
+    Connections go back to the pool without asyncpg's session reset (see
+    :func:`release_reset`) unless ``reset`` is passed.
+    """
     settings = target if isinstance(target, Settings) else None
     if min_size is None:
         min_size = settings.db_pool_min_size if settings else 1
     if max_size is None:
         max_size = settings.db_pool_max_size if settings else 10
     kwargs.setdefault("server_settings", server_settings(settings))
+    kwargs.setdefault("reset", release_reset)
     pool = await asyncpg.create_pool(
         resolve_dsn(target),
         min_size=min_size,
