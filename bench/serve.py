@@ -22,139 +22,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import re
-import signal
-import socket
 import sys
-import time
-import uuid
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
-
-_CONTENT_LENGTH = re.compile(rb"content-length:\s*(\d+)", re.IGNORECASE)
+from _load import Tally, get_request, picloud_serve, service_urls, throwaway_database
 
 
-@dataclass
-class Result:
+@dataclass(kw_only=True)
+class Result(Tally):
     """One (server, endpoint) measurement."""
 
     server: str
     endpoint: str
-    requests: int
-    errors: int
-    seconds: float
-    latencies: list[float]
-    cpu_seconds: float = 0.0
-
-    @property
-    def cpu_us_per_request(self) -> float:
-        """Server CPU microseconds per request."""
-        return self.cpu_seconds / self.requests * 1e6 if self.requests else float("nan")
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.seconds
-
-    def pct(self, q: float) -> float:
-        """Latency percentile in milliseconds."""
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-
-async def _connection(
-    port: int, request: bytes, stop_at: float, record_from: float, out: Result
-) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        while (start := time.perf_counter()) < stop_at:
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            match = _CONTENT_LENGTH.search(head)
-            await reader.readexactly(int(match.group(1)) if match else 0)
-            if start < record_from:
-                continue  # warm-up
-            out.latencies.append(time.perf_counter() - start)
-            out.requests += 1
-            if not head.startswith(b"HTTP/1.1 200"):
-                out.errors += 1
-    finally:
-        writer.close()
-
-
-async def drive(
-    server: str,
-    endpoint: str,
-    port: int,
-    path: str,
-    headers: dict[str, str],
-    connections: int,
-    duration: float,
-    warmup: float,
-) -> Result:
-    """Keep ``connections`` keep-alive connections busy for ``warmup + duration`` seconds."""
-    lines = [f"GET {path} HTTP/1.1", "Host: 127.0.0.1"] + [f"{k}: {v}" for k, v in headers.items()]
-    request = ("\r\n".join(lines) + "\r\n\r\n").encode()
-    result = Result(server, endpoint, 0, 0, duration, [])
-    now = time.perf_counter()
-    record_from, stop_at = now + warmup, now + warmup + duration
-    await asyncio.gather(
-        *(_connection(port, request, stop_at, record_from, result) for _ in range(connections))
-    )
-    return result
-
-
-def _tree_cpu(root: int) -> float:
-    """User+system CPU seconds of process ``root`` and all its descendants (Linux /proc)."""
-    parents: dict[int, int] = {}
-    times: dict[int, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # Fields after the parenthesised command name: state ppid … utime(14) stime(15).
-        fields = stat[stat.rindex(b")") + 2 :].split()
-        parents[int(entry)] = int(fields[1])
-        times[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
-    total = 0.0
-    for pid, cpu in times.items():
-        p = pid
-        while p not in (0, 1) and p != root:
-            p = parents.get(p, 0)
-        if p == root:
-            total += cpu
-    return total
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _wait_ready(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
-            line = await reader.readline()
-            writer.close()
-            if b" 200 " in line:
-                return
-        except OSError:
-            pass
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"server on port {port} did not become ready")
 
 
 async def _seed(dsn: str) -> str:
@@ -189,16 +68,12 @@ async def main() -> int:
         help="repeat, alternating which server goes first (the median round is reported)",
     )
     args = parser.parse_args()
-    base_dsn, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
-    if not base_dsn or not redis_url:
-        print("set DATABASE_URL and REDIS_URL (a throwaway database is created)", file=sys.stderr)
+    urls = service_urls()
+    if urls is None:
         return 2
-    name = f"picloud_bench_{uuid.uuid4().hex[:8]}"
-    dsn = urlunsplit(urlsplit(base_dsn)._replace(path="/" + name))
-    admin = await asyncpg.connect(base_dsn)
-    await admin.execute(f'CREATE DATABASE "{name}"')
+    base_dsn, redis_url = urls
     results: list[Result] = []
-    try:
+    async with throwaway_database(base_dsn) as dsn:
         key = await _seed(dsn)
         cases = [
             ("GET /healthz", "/healthz", {}),
@@ -213,48 +88,20 @@ async def main() -> int:
         for i in range(args.rounds):
             plan += order if i % 2 == 0 else order[::-1]
         for server in plan:
-            port = _free_port()
-            env = {
-                **os.environ,
-                "DATABASE_URL": dsn,
-                "REDIS_URL": redis_url,
-                "PICLOUD_PORT": str(port),
-                "PICLOUD_SERVER": server,
-                "PICLOUD_WEB_WORKERS": str(args.workers),
-                "PICLOUD_LOG_LEVEL": "warning",
-            }
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "picloud",
-                "serve",
-                env=env,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL,
-            )
-            try:
-                await _wait_ready(port)
+            async with picloud_serve(
+                dsn, redis_url, server, args.workers, ready_timeout=30.0, poll=0.1
+            ) as served:
                 for label, path, headers in cases:
                     # Warm up unrecorded, then measure requests and server CPU together.
-                    conns = args.connections
-                    await drive(server, label, port, path, headers, conns, args.warmup, 0)
-                    cpu_before = _tree_cpu(proc.pid)
-                    result = await drive(
-                        server, label, port, path, headers, conns, args.duration, 0
+                    results.append(
+                        await served.measure(
+                            get_request(path, headers),
+                            args.connections,
+                            args.warmup,
+                            args.duration,
+                            Result(server=server, endpoint=label, seconds=args.duration),
+                        )
                     )
-                    result.cpu_seconds = _tree_cpu(proc.pid) - cpu_before
-                    results.append(result)
-            finally:
-                if proc.returncode is None:
-                    proc.send_signal(signal.SIGINT)
-                try:
-                    await asyncio.wait_for(proc.wait(), timeout=15)
-                except TimeoutError:
-                    proc.kill()
-                    await proc.wait()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
     print(
         f"\n{args.connections} keep-alive connections, {args.duration:.0f}s per case after "
         f"{args.warmup:.0f}s warm-up, {args.workers} server worker(s), loopback only\n"
