@@ -155,7 +155,12 @@ async def run_scheduler(settings: Settings, stop: asyncio.Event, poll: float = 1
     pool = await create_pool(settings, min_size=1, max_size=4)
     lease = settings.script_timeout_ms / 1000.0 + 5.0
     relay = Relay(
-        pool, send_keys, redeliver_seconds=lease, poll_seconds=poll, dsn=settings.database_url
+        pool,
+        send_keys,
+        redeliver_seconds=lease,
+        poll_seconds=poll,
+        dsn=settings.database_url,
+        settings=settings,
     )
     sweeper = Sweeper(pool, settings)
     try:

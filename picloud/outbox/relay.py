@@ -21,7 +21,12 @@ from typing import Any
 
 from picloud.outbox.writer import OUTBOX_CHANNEL
 
-__all__ = ["Relay"]
+__all__ = ["MAX_SENDS", "Relay"]
+
+#: Sends after which a job that never finished is given up on as undeliverable
+#: (e.g. no worker knows its actor): it becomes a dead letter instead of
+#: circling between the relay and Dramatiq's own dead-letter set forever.
+MAX_SENDS = 25
 
 log = logging.getLogger("picloud.relay")
 
@@ -48,6 +53,8 @@ class Relay:
         poll_seconds: float = 1.0,
         batch: int = 500,
         dsn: str | None = None,
+        settings: Any = None,
+        max_sends: int = MAX_SENDS,
     ) -> None:
         self.pool = pool
         self.send = send
@@ -55,11 +62,43 @@ class Relay:
         self.poll_seconds = poll_seconds
         self.batch = batch
         self.dsn = dsn
+        self.settings = settings
+        self.max_sends = max_sends
         self.sent = 0
         self._wake = asyncio.Event()
 
+    async def give_up_undeliverable(self) -> int:
+        """Dead-letter due jobs sent ``max_sends`` times without finishing; how many."""
+        if self.settings is None:
+            return 0
+        from picloud.outbox.payload import decode_payload
+        from workers.jobs import fail
+
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT dedupe_key, payload::text AS payload, sends FROM outbox"
+                " WHERE status <> 'done' AND sends >= $1 AND available_at <= clock_timestamp()"
+                " ORDER BY id LIMIT 100",
+                self.max_sends,
+            )
+        for row in rows:
+            payload = decode_payload(row["payload"])
+            log.warning(
+                "relay: job %s undeliverable after %d sends", row["dedupe_key"], row["sends"]
+            )
+            await fail(
+                self.pool,
+                row["dedupe_key"],
+                payload,
+                10**6,  # past any max_attempts: this ends the job
+                f"undeliverable: sent {row['sends']} times without a worker finishing it",
+                self.settings,
+            )
+        return len(rows)
+
     async def relay_once(self) -> int:
         """Claim and send every due row; how many were sent."""
+        await self.give_up_undeliverable()
         total = 0
         while True:
             async with self.pool.acquire() as conn:
