@@ -11,7 +11,15 @@ import redis.asyncio as aioredis
 from workers.broker import QUEUE
 from workers.registry import worker_key_prefix
 
-__all__ = ["queue_status"]
+__all__ = ["queue_status", "ready_count"]
+
+
+def ready_count(broker: Any, queue: str = QUEUE) -> int:
+    """Messages ready in ``queue`` (not yet fetched by a worker); 0 when Redis is down."""
+    try:
+        return int(broker.client.llen(f"{broker.namespace}:{queue}"))
+    except Exception:  # noqa: BLE001 - unknown backlog: let the relay send
+        return 0
 
 
 async def queue_status(settings: Any, conn: Any = None) -> dict[str, Any]:

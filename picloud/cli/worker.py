@@ -151,8 +151,10 @@ async def run_scheduler(settings: Settings, stop: asyncio.Event, poll: float = 1
     from picloud.outbox.sweeper import Sweeper
     from workers.broker import get_broker
 
-    get_broker(settings)
+    broker = get_broker(settings)
     pool = await create_pool(settings, min_size=1, max_size=4)
+    from workers.status import ready_count
+
     lease = settings.script_timeout_ms / 1000.0 + 5.0
     relay = Relay(
         pool,
@@ -161,6 +163,7 @@ async def run_scheduler(settings: Settings, stop: asyncio.Event, poll: float = 1
         poll_seconds=poll,
         dsn=settings.database_url,
         settings=settings,
+        backlog=lambda: ready_count(broker),
     )
     sweeper = Sweeper(pool, settings)
     try:

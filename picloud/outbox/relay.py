@@ -6,7 +6,8 @@ A row is due when its writer's own after-commit send should have happened
 forgot). Rows are claimed with ``FOR UPDATE SKIP LOCKED`` and pushed past the
 next redelivery window in the same statement, so several relays never send
 one row together; the actor's ``job_runs`` lease makes a duplicate harmless
-anyway. The relay sleeps until the earliest due row, a NOTIFY on
+anyway. While the queue holds a backlog the relay waits: a due row is then most
+likely still queued. The relay sleeps until the earliest due row, a NOTIFY on
 ``picloud_outbox`` (a commit that wrote rows) or the polling interval —
 notifications are lost while disconnected, so polling stays.
 """
@@ -55,6 +56,7 @@ class Relay:
         dsn: str | None = None,
         settings: Any = None,
         max_sends: int = MAX_SENDS,
+        backlog: Callable[[], int] | None = None,
     ) -> None:
         self.pool = pool
         self.send = send
@@ -64,6 +66,8 @@ class Relay:
         self.dsn = dsn
         self.settings = settings
         self.max_sends = max_sends
+        #: Messages waiting in the queue right now (``None``: not known).
+        self.backlog = backlog
         self.sent = 0
         self._wake = asyncio.Event()
 
@@ -98,6 +102,11 @@ class Relay:
 
     async def relay_once(self) -> int:
         """Claim and send every due row; how many were sent."""
+        if self.backlog is not None and await asyncio.to_thread(self.backlog) > 0:
+            # A due row is most likely still waiting in the queue behind the
+            # others: re-sending now would only grow the backlog. Rows really
+            # lost (a Redis restart empties the queue) are sent once it drains.
+            return 0
         await self.give_up_undeliverable()
         total = 0
         while True:

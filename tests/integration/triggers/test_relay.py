@@ -58,3 +58,36 @@ async def test_a_row_inside_its_window_is_not_sent_twice(env: Env) -> None:
         await conn.execute("UPDATE outbox SET available_at = now()")
     counts = [await r.relay_once() for r in relays + relays]
     assert counts == [1, 0, 0, 0] and len(sent) == 1
+
+
+async def test_relay_waits_while_the_queue_has_a_backlog(env: Env, broker: Any) -> None:
+    from picloud.outbox.sender import send_keys
+    from workers.status import ready_count
+
+    # Given one job queued in Redis (no worker runs) and due in the outbox
+    h = await env.handler(RECORDER)
+    await env.trigger("kv", {"script_id": h["id"], "collection": "c"})
+    await env.kv("c", "k", 1)
+    async with env.pool.acquire() as conn:
+        await conn.execute("UPDATE outbox SET available_at = now()")
+        key = await conn.fetchval("SELECT dedupe_key FROM outbox")
+    await wait_for_ready(broker, 1)
+    # When the relay looks: the backlog holds it back; once the queue is empty it sends
+    relay = Relay(env.pool, send_keys, redeliver_seconds=60, backlog=lambda: ready_count(broker))
+    assert await relay.relay_once() == 0
+    broker.flush_all()
+    assert ready_count(broker) == 0
+    assert await relay.relay_once() == 1
+    assert ready_count(broker) == 1 and key
+
+
+async def wait_for_ready(broker: Any, n: int) -> None:
+    import asyncio
+
+    from workers.status import ready_count
+
+    for _ in range(100):
+        if ready_count(broker) >= n:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the message never reached the queue")
