@@ -1,6 +1,7 @@
 """KV commands and queries: an app's key-value collections over the event log.
 
-A write is one transaction: take the app's append lock, read the key's
+A write is one transaction: take the app's append lock (in the same round
+trip as BEGIN, :func:`locked_transaction`), read the key's
 current value and stream version, append ``kv.set`` / ``kv.deleted`` with that
 previous value, and let the inline projection update ``kv_entries``. Because
 every append of an app runs under its lock, two concurrent sets of one key
@@ -18,6 +19,9 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +31,7 @@ import msgspec
 import picloud.projections.kv  # noqa: F401
 from picloud.errors import InvalidInput, PayloadTooLarge
 from picloud.events.kv import KvDeleted, KvSet, kv_stream
-from picloud.events.store import append, lock_app
+from picloud.events.store import append
 from picloud.events.types import EventMeta
 
 __all__ = [
@@ -46,6 +50,7 @@ __all__ = [
     "get",
     "has",
     "list_entries",
+    "locked_transaction",
     "set_value",
 ]
 
@@ -292,6 +297,33 @@ async def list_entries(
 # ---------------------------------------------------------------- writes
 
 
+@asynccontextmanager
+async def locked_transaction(conn: Any, app_id: str) -> AsyncIterator[None]:
+    """A transaction that holds the app's append lock from its first statement on.
+
+    ``BEGIN`` and ``picloud_lock_app`` travel as one simple-protocol query: one
+    round trip instead of two, and the lock is held exactly as long as before.
+    That protocol takes no parameters, so the app id is written into the text,
+    as the canonical form of a ``uuid.UUID`` (hex digits and dashes): the
+    caller's app, never script input. The reads that need the lock must come
+    in a later statement: a READ COMMITTED statement reads from the snapshot it
+    took when it started, before any wait for the lock, so a read sharing the
+    lock's statement would miss the very write it waited for.
+    """
+    literal = str(uuid.UUID(app_id))
+    try:
+        await conn.execute(f"BEGIN; SELECT picloud_lock_app('{literal}'::uuid)")
+        yield
+    except BaseException:
+        # asyncpg would roll back on release too, but warn about a transaction
+        # it did not start; the connection may also be broken already.
+        if not conn.is_closed() and conn.is_in_transaction():
+            with suppress(Exception):  # the original error is the one to report
+                await conn.execute("ROLLBACK")
+        raise
+    await conn.execute("COMMIT")
+
+
 async def _current(conn: Any, app_id: str, collection: str, key: str) -> tuple[int, str | None]:
     """The key's stream version and its value as JSON text (``None``: absent)."""
     row = await conn.fetchrow(
@@ -310,10 +342,9 @@ async def set_value(
     conn: Any, meta: EventMeta, app_id: str, collection: str, key: str, value: bytes
 ) -> None:
     """Set ``key`` to ``value`` (stored JSON bytes from :func:`encode_value`); always appends."""
-    async with conn.transaction():
+    async with locked_transaction(conn, app_id):
         # Under the app's lock no other write of the app runs, so the value
         # read here is exactly the one this event replaces.
-        await lock_app(conn, app_id)
         version, prev = await _current(conn, app_id, collection, key)
         event = KvSet(
             app_id=app_id,
@@ -333,8 +364,7 @@ async def delete(conn: Any, meta: EventMeta, app_id: str, collection: str, key: 
     # A miss needs no lock: it is ordered before any concurrent set.
     if not await has(conn, app_id, collection, key):
         return False
-    async with conn.transaction():
-        await lock_app(conn, app_id)
+    async with locked_transaction(conn, app_id):
         version, prev = await _current(conn, app_id, collection, key)
         if prev is None:
             return False
