@@ -102,3 +102,26 @@ async def test_a_request_becomes_a_job_with_the_same_ctx_request(env: Env, worke
 
     job = await wait_for(finished)
     assert job["result"]["body"]["got"] == 4
+
+
+async def test_async_route_answers_202_and_a_worker_runs_it(env: Env, worker: Any) -> None:
+    # Given an async route (switched in the table: the admin API still refuses
+    # creating one until check_dispatch_mode accepts it)
+    ep = await env.deploy.endpoint(env.app["slug"], "POST", "/echo", ECHO)
+    async with env.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE routes SET dispatch_mode = 'async' WHERE script_id = $1::uuid", ep["id"]
+        )
+    # When it is called
+    r = await env.client.post(f"/a/{env.app['slug']}/echo", json={"n": 5})
+    # Then it answers 202 at once and the job runs on the worker with ctx.request
+    assert r.status_code == 202, r.text
+    job_id = r.json()["job_id"]
+
+    async def finished() -> Any:
+        job = await _job(env, job_id)
+        return job if job["status"] == "succeeded" else None
+
+    job = await wait_for(finished)
+    assert job["result"]["body"]["got"] == 10
+    assert await env.get("seen", "body") == {"n": 5}
