@@ -29,10 +29,10 @@ import msgspec
 import picloud.projections.docs  # noqa: F401
 from picloud.errors import InvalidInput, PayloadTooLarge
 from picloud.events.docs import DocCreated, DocDeleted, DocUpdated, doc_stream
-from picloud.events.store import lock_app
 from picloud.services._store import NEW_STREAM, emit
 from picloud.services.context import CommandContext
 from picloud.services.docs_query import compile_filter, plain_value
+from picloud.services.kv import locked_transaction
 from picloud.services.validation import is_uuid
 
 __all__ = [
@@ -310,8 +310,9 @@ async def update_doc(
     data = _check_data(data, limits)
     if not isinstance(doc_id, str) or not is_uuid(doc_id):
         return None
-    async with conn.transaction():
-        await lock_app(conn, app_id)
+    # BEGIN and the app lock in one round trip; the read is its own statement
+    # so that it sees whatever committed while this one waited for the lock.
+    async with locked_transaction(conn, app_id):
         row = await _current(conn, app_id, collection, doc_id)
         if row is None:
             return None
@@ -336,8 +337,9 @@ async def delete_doc(
     collection = check_collection(collection)
     if not isinstance(doc_id, str) or not is_uuid(doc_id):
         return False
-    async with conn.transaction():
-        await lock_app(conn, app_id)
+    # BEGIN and the app lock in one round trip; the read is its own statement
+    # so that it sees whatever committed while this one waited for the lock.
+    async with locked_transaction(conn, app_id):
         row = await _current(conn, app_id, collection, doc_id)
         if row is None:
             return False
