@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -24,9 +23,11 @@ from litestar.testing import AsyncTestClient
 
 from picloud.api import create_app
 from picloud.settings import Settings
+from tests.integration._deploy import ADMIN_EMAIL, ADMIN_PASSWORD, Deployer, admin_login
 
-ADMIN_EMAIL = "root@example.com"
-ADMIN_PASSWORD = "root-password-1"
+# Re-exported: the tests, and the KV, docs and trigger conftests, import these from here.
+__all__ = ["ADMIN_EMAIL", "ADMIN_PASSWORD", "Deployer"]
+
 #: Short so the limit tests finish quickly.
 TIMEOUT_MS = 1000
 
@@ -66,68 +67,10 @@ async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
         yield c
 
 
-class Deployer:
-    """Creates apps, scripts and routes through the admin API."""
-
-    def __init__(self, client: AsyncTestClient[Litestar], headers: dict[str, str]) -> None:
-        self.client = client
-        self.headers = headers
-
-    async def app(
-        self, slug: str | None = None, hostnames: list[str] | None = None
-    ) -> dict[str, Any]:
-        slug = slug or f"app-{uuid.uuid4().hex[:8]}"
-        body: dict[str, Any] = {"slug": slug, "name": slug.title()}
-        if hostnames:
-            body["hostnames"] = hostnames
-        r = await self.client.post("/api/v1/admin/apps", json=body, headers=self.headers)
-        assert r.status_code == 201, r.text
-        return dict(r.json())
-
-    async def script(
-        self, app: str, name: str, source: str, kind: str = "endpoint"
-    ) -> dict[str, Any]:
-        r = await self.client.post(
-            f"/api/v1/admin/apps/{app}/scripts",
-            json={"name": name, "kind": kind, "source": source},
-            headers=self.headers,
-        )
-        assert r.status_code == 201, r.text
-        return dict(r.json())
-
-    async def update(self, script_id: str, source: str) -> dict[str, Any]:
-        r = await self.client.put(
-            f"/api/v1/admin/scripts/{script_id}", json={"source": source}, headers=self.headers
-        )
-        assert r.status_code == 200, r.text
-        return dict(r.json())
-
-    async def route(self, script_id: str, method: str, path: str) -> dict[str, Any]:
-        r = await self.client.post(
-            f"/api/v1/admin/scripts/{script_id}/routes",
-            json={"method": method, "path": path, "dispatch_mode": "sync"},
-            headers=self.headers,
-        )
-        assert r.status_code == 201, r.text
-        return dict(r.json())
-
-    async def endpoint(
-        self, app: str, method: str, path: str, source: str, name: str | None = None
-    ) -> dict[str, Any]:
-        """An endpoint script with one route to it."""
-        script = await self.script(app, name or f"ep_{uuid.uuid4().hex[:8]}", source)
-        await self.route(script["id"], method, path)
-        return script
-
-
 @pytest.fixture
 async def admin_headers(client: AsyncTestClient[Litestar]) -> dict[str, str]:
     """Headers of the bootstrap instance admin, logged in through the API."""
-    r = await client.post(
-        "/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
-    )
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['token']}"}
+    return await admin_login(client)
 
 
 @pytest.fixture
@@ -228,8 +171,4 @@ async def live(live_url: str) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def live_deploy(live: httpx.AsyncClient) -> Deployer:
     """The deployer against the live server, as the instance admin."""
-    r = await live.post(
-        "/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
-    )
-    assert r.status_code == 200, r.text
-    return Deployer(live, {"Authorization": f"Bearer {r.json()['token']}"})  # type: ignore[arg-type]
+    return Deployer(live, await admin_login(live))  # type: ignore[arg-type]

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
 import pytest
 
 from picloud.settings import Settings
+from tests.integration._deploy import OpsApp, app_events
 from tests.integration.dataplane.conftest import (  # noqa: F401 - fixtures re-exported
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -66,12 +66,10 @@ try {
 
 
 @dataclass
-class DocsApp:
+class DocsApp(OpsApp):
     """An app with the generic docs endpoint deployed."""
 
-    client: Any
-    slug: str
-    id: str
+    path = "/docs"
 
     async def call(
         self,
@@ -93,43 +91,14 @@ class DocsApp:
             "filter": filter,
             "opts": opts,
         }
-        r = await self.client.post(f"/a/{self.slug}/docs", json=body, headers=headers or {})
-        assert r.status_code == 200, r.text
-        return dict(r.json())
-
-    async def ok(self, op: str, *args: Any, **kwargs: Any) -> Any:
-        """The result of an op that must succeed."""
-        out = await self.call(op, *args, **kwargs)
-        assert "error" not in out, out
-        return out.get("r")
-
-    async def error(self, op: str, *args: Any, **kwargs: Any) -> str:
-        """The caught error text of an op that must fail."""
-        out = await self.call(op, *args, **kwargs)
-        assert "error" in out, out
-        return str(out["error"])
+        return await self.post(body, headers)
 
 
 async def docs_app(deployer: Deployer, http: Any) -> DocsApp:
     """A new app with the generic docs endpoint."""
-    made = await deployer.app()
-    await deployer.endpoint(made["slug"], "POST", "/docs", OPS_SOURCE, name="docs_ops")
-    return DocsApp(http, made["slug"], made["id"])
+    return await DocsApp.deploy(deployer, http, OPS_SOURCE, name="docs_ops")
 
 
 async def doc_events(pool_or_conn: Any, app_id: str) -> list[dict[str, Any]]:
     """The app's ``doc.*`` events in log order, as ``{type, stream, version, data}``."""
-    rows = await pool_or_conn.fetch(
-        "SELECT type, stream, version, data::text AS data FROM events"
-        " WHERE app_id = $1::uuid AND type LIKE 'doc.%' ORDER BY position",
-        app_id,
-    )
-    return [
-        {
-            "type": r["type"],
-            "stream": r["stream"],
-            "version": r["version"],
-            "data": msgspec.json.decode(r["data"]),
-        }
-        for r in rows
-    ]
+    return await app_events(pool_or_conn, app_id, "doc")

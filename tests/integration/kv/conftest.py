@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tests.integration._deploy import OpsApp, app_events
 from tests.integration.dataplane.conftest import (  # noqa: F401 - fixtures re-exported
     Deployer,
     admin_headers,
@@ -44,12 +45,10 @@ out
 
 
 @dataclass
-class KvApp:
+class KvApp(OpsApp):
     """An app with the generic KV endpoint deployed."""
 
-    client: Any
-    slug: str
-    id: str
+    path = "/kv"
 
     async def call(
         self,
@@ -62,39 +61,14 @@ class KvApp:
     ) -> dict[str, Any]:
         """Run one KV op through the endpoint; the script's ``#{r}`` or ``#{error}`` map."""
         body = {"op": op, "collection": collection, "key": key, "value": value, "opts": opts}
-        r = await self.client.post(f"/a/{self.slug}/kv", json=body, headers=headers or {})
-        assert r.status_code == 200, r.text
-        return dict(r.json())
-
-    async def ok(self, op: str, *args: Any, **kwargs: Any) -> Any:
-        """The result of an op that must succeed."""
-        out = await self.call(op, *args, **kwargs)
-        assert "error" not in out, out
-        return out.get("r")
+        return await self.post(body, headers)
 
 
 async def kv_app(deployer: Deployer, http: Any) -> KvApp:
     """A new app with the generic KV endpoint."""
-    made = await deployer.app()
-    await deployer.endpoint(made["slug"], "POST", "/kv", OPS_SOURCE, name="kv_ops")
-    return KvApp(http, made["slug"], made["id"])
+    return await KvApp.deploy(deployer, http, OPS_SOURCE, name="kv_ops")
 
 
 async def kv_events(pool_or_conn: Any, app_id: str) -> list[dict[str, Any]]:
     """The app's ``kv.*`` events in log order, as ``{type, stream, version, data}``."""
-    import msgspec
-
-    rows = await pool_or_conn.fetch(
-        "SELECT type, stream, version, data::text AS data FROM events"
-        " WHERE app_id = $1::uuid AND type LIKE 'kv.%' ORDER BY position",
-        app_id,
-    )
-    return [
-        {
-            "type": r["type"],
-            "stream": r["stream"],
-            "version": r["version"],
-            "data": msgspec.json.decode(r["data"]),
-        }
-        for r in rows
-    ]
+    return await app_events(pool_or_conn, app_id, "kv")
