@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
+from litestar.params import QueryParameter
 
 from picloud.api.request_id import request_id_of
 from picloud.auth.capabilities import Capability
@@ -20,6 +21,7 @@ from picloud.services.models import AppView
 __all__ = [
     "Caller",
     "DbConn",
+    "PageCursor",
     "app_access",
     "command_context",
     "dependencies",
@@ -31,6 +33,8 @@ __all__ = [
 #: Handler parameter types for the two dependencies (explicit, as Litestar 3 requires).
 DbConn = NamedDependency[Any]
 Caller = NamedDependency[Principal]
+#: The ``cursor`` query parameter of a paged browse endpoint (absent or empty: the first page).
+PageCursor = Annotated[str | None, QueryParameter(description="The cursor of the previous page")]
 
 
 async def provide_conn(state: State) -> AsyncGenerator[Any, None]:

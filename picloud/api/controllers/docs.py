@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get
 from litestar.params import FromPath, QueryParameter
 
-from picloud.api.deps import Caller, DbConn, app_access, dependencies
+from picloud.api.deps import Caller, DbConn, PageCursor, app_access, dependencies
 from picloud.auth.capabilities import AppDocsRead
 from picloud.services import docs as docs_service
 from picloud.services.docs import DocPage, DocsLimits
@@ -34,9 +34,7 @@ class DocsController(Controller):
             int | None,
             QueryParameter(ge=1, description="Page size (default and maximum: PICLOUD_DOCS_*)"),
         ] = None,
-        cursor: Annotated[
-            str | None, QueryParameter(description="The cursor of the previous page")
-        ] = None,
+        cursor: PageCursor = None,
     ) -> DocPage:
         """A page of documents in creation order; data in stored JSON form (Blobs as markers)."""
         found = await app_access(conn, principal, app, AppDocsRead)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get
 from litestar.params import FromPath, QueryParameter
 
-from picloud.api.deps import Caller, DbConn, app_access, dependencies
+from picloud.api.deps import Caller, DbConn, PageCursor, app_access, dependencies
 from picloud.auth.capabilities import AppKvRead
 from picloud.services import kv as kv_service
 from picloud.services.kv import DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, KvLimits, KvPage
@@ -34,9 +34,7 @@ class KvController(Controller):
         limit: Annotated[
             int, QueryParameter(ge=1, le=MAX_LIST_LIMIT, description="Page size")
         ] = DEFAULT_LIST_LIMIT,
-        cursor: Annotated[
-            str | None, QueryParameter(description="The cursor of the previous page")
-        ] = None,
+        cursor: PageCursor = None,
     ) -> KvPage:
         """A page of entries in key order; values in their stored JSON form (Blobs as markers)."""
         found = await app_access(conn, principal, app, AppKvRead)
