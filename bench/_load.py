@@ -19,9 +19,13 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from _db import scratch
+
+if TYPE_CHECKING:
+    from picloud.services.context import CommandContext
+    from picloud.services.models import AppView
 
 _CONTENT_LENGTH = re.compile(rb"content-length:\s*(\d+)", re.IGNORECASE)
 
@@ -201,6 +205,26 @@ async def picloud_serve(
         except TimeoutError:
             proc.kill()
             await proc.wait()
+
+
+@contextlib.asynccontextmanager
+async def bench_app(dsn: str) -> AsyncIterator[tuple[Any, CommandContext, AppView]]:
+    """Migrate ``dsn``, then make app ``bench``: a connection, a system context and the app.
+
+    The connection is closed on the way out.
+    """
+    from picloud.db import connect
+    from picloud.migrations import migrate
+    from picloud.services import apps
+    from picloud.services.context import CommandContext
+
+    await migrate(dsn)
+    conn = await connect(dsn)
+    try:
+        ctx = CommandContext(actor="system", request_id="bench")
+        yield conn, ctx, await apps.create_app(conn, ctx, "bench", "Bench")
+    finally:
+        await conn.close()
 
 
 def service_urls() -> tuple[str, str] | None:

@@ -25,7 +25,7 @@ import statistics
 import sys
 from dataclasses import dataclass
 
-from _load import Tally, get_request, picloud_serve, service_urls, throwaway_database
+from _load import Tally, bench_app, get_request, picloud_serve, service_urls, throwaway_database
 
 HELLO = '#{message: "hello", app: ctx.app.slug, n: 42}'
 FMT_MODULE = "fn pack(v) { base64::encode(json::stringify(v)) }\nfn tag(s) { hex::encode(s) }"
@@ -41,23 +41,14 @@ class Result(Tally):
 
 async def _seed(dsn: str) -> None:
     """Migrate, then deploy app ``bench``: a module and two routed endpoint scripts."""
-    from picloud.db import connect
-    from picloud.migrations import migrate
-    from picloud.services import apps, routes, scripts
-    from picloud.services.context import CommandContext
+    from picloud.services import routes, scripts
 
-    await migrate(dsn)
-    conn = await connect(dsn)
-    try:
-        ctx = CommandContext(actor="system", request_id="bench")
-        app = await apps.create_app(conn, ctx, "bench", "Bench")
+    async with bench_app(dsn) as (conn, ctx, app):
         await scripts.create_script(conn, ctx, app.id, "fmt", "module", FMT_MODULE)
         hello = await scripts.create_script(conn, ctx, app.id, "hello", "endpoint", HELLO)
         await routes.create_route(conn, ctx, hello.id, "GET", "/hello")
         mod = await scripts.create_script(conn, ctx, app.id, "mod", "endpoint", MOD)
         await routes.create_route(conn, ctx, mod.id, "GET", "/mod")
-    finally:
-        await conn.close()
 
 
 CASES = [

@@ -25,7 +25,7 @@ import asyncio
 import sys
 from dataclasses import dataclass
 
-from _load import Tally, get_request, picloud_serve, service_urls, throwaway_database
+from _load import Tally, bench_app, get_request, picloud_serve, service_urls, throwaway_database
 
 
 @dataclass(kw_only=True)
@@ -38,20 +38,11 @@ class Result(Tally):
 
 async def _seed(dsn: str) -> str:
     """Migrate the bench database and make an app and an instance-admin key; returns the key."""
-    from picloud.db import connect
-    from picloud.migrations import migrate
-    from picloud.services import apps, identity
-    from picloud.services.context import CommandContext
+    from picloud.services import identity
 
-    await migrate(dsn)
-    conn = await connect(dsn)
-    try:
-        ctx = CommandContext(actor="system", request_id="bench")
-        await apps.create_app(conn, ctx, "bench", "Bench")
+    async with bench_app(dsn) as (conn, ctx, _):
         key = await identity.create_api_key(conn, ctx, "bench", ["app:read"])
         return key.key
-    finally:
-        await conn.close()
 
 
 async def main() -> int:
