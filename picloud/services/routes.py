@@ -114,13 +114,7 @@ def check_path(path: str) -> str:
 
 
 def check_dispatch_mode(mode: str) -> str:
-    """``sync``; ``async`` is refused until the triggers issue brings workers."""
-    if mode == "async":
-        raise _bad(
-            "dispatch_mode",
-            "async routes are not supported yet (they arrive with triggers); use 'sync'",
-            "async_not_supported",
-        )
+    """``sync`` (run in the API process) or ``async`` (202 and a worker job)."""
     if mode not in DISPATCH_MODES:
         raise _bad("dispatch_mode", "must be 'sync' or 'async'", "invalid_dispatch_mode")
     return mode

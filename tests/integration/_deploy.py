@@ -66,21 +66,29 @@ class Deployer:
         assert r.status_code == 200, r.text
         return dict(r.json())
 
-    async def route(self, script_id: str, method: str, path: str) -> dict[str, Any]:
+    async def route(
+        self, script_id: str, method: str, path: str, dispatch_mode: str = "sync"
+    ) -> dict[str, Any]:
         r = await self.client.post(
             f"/api/v1/admin/scripts/{script_id}/routes",
-            json={"method": method, "path": path, "dispatch_mode": "sync"},
+            json={"method": method, "path": path, "dispatch_mode": dispatch_mode},
             headers=self.headers,
         )
         assert r.status_code == 201, r.text
         return dict(r.json())
 
     async def endpoint(
-        self, app: str, method: str, path: str, source: str, name: str | None = None
+        self,
+        app: str,
+        method: str,
+        path: str,
+        source: str,
+        name: str | None = None,
+        dispatch_mode: str = "sync",
     ) -> dict[str, Any]:
         """An endpoint script with one route to it."""
         script = await self.script(app, name or f"ep_{uuid.uuid4().hex[:8]}", source)
-        await self.route(script["id"], method, path)
+        await self.route(script["id"], method, path, dispatch_mode)
         return script
 
 

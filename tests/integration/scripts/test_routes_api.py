@@ -123,13 +123,18 @@ async def test_other_methods_are_400(
     assert r.json()["error"]["details"]["field"] == "method"
 
 
-async def test_async_dispatch_is_refused_for_now(api: ScriptsApi, endpoint: Any, seed: Any) -> None:
-    r = await refused(seed, api.route(endpoint["id"], "POST", "/jobs", "async"), 400)
-    assert error_code(r) == "async_not_supported"
-    assert r.json()["error"]["details"]["field"] == "dispatch_mode"
-    await refused(
-        seed, api.route(endpoint["id"], "POST", "/jobs", "later"), 400, "invalid_dispatch_mode"
+async def test_async_dispatch_is_accepted_and_unknown_modes_are_400(
+    api: ScriptsApi, endpoint: Any, seed: Any
+) -> None:
+    # Given an endpoint, when an async route is created, then it is stored as async
+    created = await api.route(endpoint["id"], "POST", "/jobs", "async")
+    assert created.status_code == 201, created.text
+    assert created.json()["dispatch_mode"] == "async"
+    # And a mode that is neither sync nor async is refused, naming the field
+    r = await refused(
+        seed, api.route(endpoint["id"], "POST", "/later", "later"), 400, "invalid_dispatch_mode"
     )
+    assert r.json()["error"]["details"]["field"] == "dispatch_mode"
 
 
 async def test_a_module_cannot_be_routed(api: ScriptsApi, shop: Any, seed: Any) -> None:

@@ -105,13 +105,8 @@ async def test_a_request_becomes_a_job_with_the_same_ctx_request(env: Env, worke
 
 
 async def test_async_route_answers_202_and_a_worker_runs_it(env: Env, worker: Any) -> None:
-    # Given an async route (switched in the table: the admin API still refuses
-    # creating one until check_dispatch_mode accepts it)
-    ep = await env.deploy.endpoint(env.app["slug"], "POST", "/echo", ECHO)
-    async with env.pool.acquire() as conn:
-        await conn.execute(
-            "UPDATE routes SET dispatch_mode = 'async' WHERE script_id = $1::uuid", ep["id"]
-        )
+    # Given an async route, created through the admin API
+    await env.deploy.endpoint(env.app["slug"], "POST", "/echo", ECHO, dispatch_mode="async")
     # When it is called
     r = await env.client.post(f"/a/{env.app['slug']}/echo", json={"n": 5})
     # Then it answers 202 at once and the job runs on the worker with ctx.request
