@@ -1,6 +1,6 @@
 """Trigger jobs: commit-to-handler latency and worker throughput next to a no-op Dramatiq actor.
 
-Usage: ``DATABASE_URL=… REDIS_URL=… python bench/jobs.py [--writes 500] [--jobs 2000]``
+Usage: ``DATABASE_URL=… REDIS_URL=… python bench/triggers.py [--writes 500] [--jobs 2000]``
 
 It creates a throwaway database and Redis namespace, deploys an app with two
 KV triggers and runs, in one go:
