@@ -52,6 +52,9 @@ def build_engine(
     from picloud.sdk.dead_letters import install_dead_letters
 
     install_dead_letters(engine)
+    from picloud.sdk.pubsub import install_pubsub
+
+    install_pubsub(engine, settings)
     if resolver is not None:
         engine.set_module_resolver(resolver)
     # print/debug from a script go to the server log, never to stdout.

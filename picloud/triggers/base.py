@@ -118,7 +118,12 @@ def kinds_for(event_type: str) -> tuple[TriggerKind, ...]:
     return found
 
 
-_BUILTIN = ("picloud.triggers.kv", "picloud.triggers.docs", "picloud.triggers.dead_letter")
+_BUILTIN = (
+    "picloud.triggers.kv",
+    "picloud.triggers.docs",
+    "picloud.triggers.dead_letter",
+    "picloud.triggers.pubsub",
+)
 _loaded = False
 
 

@@ -1,0 +1,1 @@
+"""Realtime: the Redis broadcast of committed publishes, SSE streams and subscriber tokens."""
