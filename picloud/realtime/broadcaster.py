@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["Announcement", "Announcer", "channel_name"]
+__all__ = ["Announcement", "Announcer", "announce_topic_change", "channel_name"]
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +26,14 @@ def channel_name(namespace: str) -> str:
     return f"{namespace}:realtime"
 
 
-class Announcement(msgspec.Struct, frozen=True):
-    """A publish committed at ``position`` on ``topic`` of ``app_id``."""
+class Announcement(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A publish committed at ``position`` on ``topic`` of ``app_id`` (``kind`` ``publish``),
+    or the topic's registration changed (``kind`` ``topic``: streams re-check it)."""
 
     app_id: str
     topic: str
-    position: int
+    position: int = 0
+    kind: str = "publish"
 
 
 _encoder = msgspec.json.Encoder()
@@ -85,6 +87,19 @@ class Announcer:
             log.warning("realtime: announcing %s:%s@%d failed: %s", app_id, topic, position, exc)
             return False
         return True
+
+
+async def announce_topic_change(redis: Any, namespace: str, app_id: str, topic: str) -> bool:
+    """From the loop: tell every API process that ``topic`` changed (best effort)."""
+    if redis is None:
+        return False
+    payload = _encoder.encode(Announcement(app_id, topic, kind="topic"))
+    try:
+        await redis.publish(channel_name(namespace), payload)
+    except Exception as exc:  # noqa: BLE001 - the change committed; subscribers re-check on resume
+        log.warning("realtime: announcing a change of %s:%s failed: %s", app_id, topic, exc)
+        return False
+    return True
 
 
 _shared: dict[tuple[str | None, str], Announcer] = {}
