@@ -68,6 +68,7 @@ ENV_VARS: dict[str, str] = {
     "dead_letter_retention_days": "PICLOUD_DEAD_LETTER_RETENTION_DAYS",
     "realtime_heartbeat_sec": "PICLOUD_REALTIME_HEARTBEAT_SEC",
     "realtime_broadcast_capacity": "PICLOUD_REALTIME_BROADCAST_CAPACITY",
+    "realtime_resume_max": "PICLOUD_REALTIME_RESUME_MAX",
     "subscriber_token_ttl_min_sec": "PICLOUD_SUBSCRIBER_TOKEN_TTL_MIN_SEC",
     "subscriber_token_ttl_max_sec": "PICLOUD_SUBSCRIBER_TOKEN_TTL_MAX_SEC",
     "subscriber_token_ttl_default_sec": "PICLOUD_SUBSCRIBER_TOKEN_TTL_DEFAULT_SEC",
@@ -115,6 +116,7 @@ _MINIMUM: dict[str, int] = {
     "dead_letter_retention_days": 1,
     "realtime_heartbeat_sec": 1,
     "realtime_broadcast_capacity": 1,
+    "realtime_resume_max": 1,
     "subscriber_token_ttl_min_sec": 1,
     "subscriber_token_ttl_max_sec": 1,
     "subscriber_token_ttl_default_sec": 1,
@@ -218,6 +220,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """SSE comment heartbeat interval."""
     realtime_broadcast_capacity: int = 64
     """Per-topic in-process buffer before a slow SSE subscriber is dropped."""
+    realtime_resume_max: int = 10_000
+    """Most publishes an SSE resume replays; further behind, the stream sends ``event: reset``."""
     subscriber_token_ttl_min_sec: int = 10
     """Smallest TTL a subscriber token can be minted with."""
     subscriber_token_ttl_max_sec: int = 86_400

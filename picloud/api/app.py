@@ -135,6 +135,14 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
 
         redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
     app.state.redis = redis
+    # One Redis subscription per process fans committed publishes out to SSE streams.
+    from picloud.realtime.broadcaster import Broadcaster
+    from picloud.realtime.sse import RealtimeEndpoint
+
+    hub = Broadcaster.from_settings(settings, pool)
+    await hub.start()
+    app.state.realtime = hub
+    app.state.realtime_sse = RealtimeEndpoint(hub, settings)
     try:
         async with pool.acquire() as conn:
             made = await bootstrap_admin(
@@ -144,6 +152,8 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
             log.info("bootstrap: created instance admin %s", made.email)
         yield
     finally:
+        app.state.realtime_sse = None
+        await hub.stop()
         app.state.pool = None
         await pool.close()
         if redis is not None:
@@ -168,6 +178,8 @@ def create_app(settings: Any, *, run_migrations: bool = True, debug: bool = Fals
     app.state.run_migrations = run_migrations
     app.state.pool = None
     app.state.redis = None
+    app.state.realtime = None
+    app.state.realtime_sse = None
     # App routes (by Host or /a/{slug}) are answered in front of Litestar's router.
     install_data_plane(app)
     return app

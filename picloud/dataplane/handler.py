@@ -121,6 +121,11 @@ class DataPlane:
         if target is None:
             await self.inner(scope, receive, send)
             return
+        # Realtime SSE (picloud/realtime/sse.py) streams instead of replying once.
+        sse = self.app.state.get("realtime_sse")
+        if sse is not None and sse.wants(target):
+            if await sse.serve(scope, receive, send, target, self.snapshots):
+                return
         try:
             reply = await self._handle(scope, receive, target)
         except _DB_ERRORS as exc:

@@ -1,5 +1,16 @@
 """Cross-process fan-out of committed publishes over one Redis channel.
 
+Receiving side (:class:`Broadcaster`, one per API process): one Redis
+subscription; per subscribed topic a :class:`Feed` that, on each wake-up, reads
+the topic's publishes after the last position it delivered from the log —
+once, however many streams listen — and hands the encoded SSE frames to every
+:class:`Subscriber`'s bounded buffer. Within an app, positions are assigned
+under the app's append lock, so the committed publishes of a topic are always
+a prefix in position order: "everything after my last position" never skips.
+A subscriber whose buffer is full while live is cut off (it resumes from its
+last id); a slow Redis or a lost announcement only delays delivery until the
+next wake-up or the periodic poll.
+
 The publishing side (:class:`Announcer`) PUBLISHes ``{"app_id", "topic",
 "position"}`` on ``<namespace>:realtime`` after the publish committed. It is a
 wake-up, not the data: subscribers read messages from the log by position, so
@@ -10,13 +21,25 @@ durable and must not be reported as failed.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import threading
+from collections import deque
 from typing import Any
 
 import msgspec
 
-__all__ = ["Announcement", "Announcer", "announce_topic_change", "channel_name"]
+__all__ = [
+    "Announcement",
+    "Announcer",
+    "Broadcaster",
+    "Feed",
+    "Subscriber",
+    "announce_topic_change",
+    "channel_name",
+    "read_frames",
+]
 
 log = logging.getLogger(__name__)
 
@@ -104,3 +127,304 @@ async def announce_topic_change(redis: Any, namespace: str, app_id: str, topic: 
 
 _shared: dict[tuple[str | None, str], Announcer] = {}
 _shared_lock = threading.Lock()
+
+
+# ---------------------------------------------------------------- receiving side
+
+#: Publishes one log read fetches (a feed keeps reading while pages are full).
+PAGE = 500
+
+_FRAMES = (
+    "SELECT position, jsonb_build_object('topic', data->'topic', 'message', data->'message',"
+    " 'published_at', data->'published_at')::text AS data FROM events"
+    " WHERE stream = $1 AND type = 'pubsub.published' AND position > $2"
+    " ORDER BY position LIMIT $3"
+)
+
+
+def frame(position: int, data: str) -> bytes:
+    """One SSE message: ``id: <position>`` and the JSON ``data`` line (jsonb text has no newline)."""
+    return b"id: %d\ndata: %s\n\n" % (position, data.encode())
+
+
+async def read_frames(
+    conn: Any, stream: str, after: int, limit: int = PAGE
+) -> list[tuple[int, bytes]]:
+    """The topic's publishes after ``after`` as ``(position, frame)``, in position order."""
+    rows = await conn.fetch(_FRAMES, stream, after, limit)
+    return [(r["position"], frame(r["position"], r["data"])) for r in rows]
+
+
+async def tail_position(conn: Any, stream: str) -> int:
+    """The position of the topic's latest publish (0 when none)."""
+    value = await conn.fetchval(
+        "SELECT coalesce(max(position), 0) FROM events"
+        " WHERE stream = $1 AND type = 'pubsub.published'",
+        stream,
+    )
+    return int(value)
+
+
+class Subscriber:
+    """One SSE stream's bounded buffer of frames, filled by its feed, drained by its writer."""
+
+    __slots__ = (
+        "app_id",
+        "capacity",
+        "closed",
+        "live",
+        "overflowed",
+        "queue",
+        "ready",
+        "task",
+        "token",
+        "topic",
+    )
+
+    def __init__(self, app_id: str, topic: str, capacity: int, token: bool) -> None:
+        self.app_id = app_id
+        self.topic = topic
+        self.capacity = capacity
+        #: Whether the stream was admitted with a subscriber token (re-checked on topic changes).
+        self.token = token
+        self.queue: deque[tuple[int, bytes]] = deque()
+        self.ready = asyncio.Event()
+        #: Replay is over: a full buffer now means the client cannot keep up.
+        self.live = False
+        self.overflowed = False
+        #: Why the stream must end (``slow``, ``topic``, ``shutdown``, ``gone``) or ``None``.
+        self.closed: str | None = None
+        #: The writer task, cancelled when it must stop while stuck in a send.
+        self.task: asyncio.Task[Any] | None = None
+
+    def push(self, item: tuple[int, bytes]) -> None:
+        """Queue a frame; a full buffer drops it and, once live, cuts the stream off."""
+        if self.closed is not None:
+            return
+        if len(self.queue) >= self.capacity:
+            self.overflowed = True
+            if self.live:
+                self.close("slow")
+                return
+            # During replay the writer reads the log again for what was dropped.
+            self.ready.set()
+            return
+        self.queue.append(item)
+        self.ready.set()
+
+    def close(self, reason: str) -> None:
+        """End the stream; a writer stuck sending to a stalled client is cancelled."""
+        if self.closed is not None:
+            return
+        self.closed = reason
+        self.ready.set()
+        if reason == "slow" and self.task is not None:
+            self.task.cancel()
+
+
+class Feed:
+    """One topic of one app in this process: its last delivered position and its subscribers."""
+
+    __slots__ = ("app_id", "fetcher", "last", "pending", "stream", "subscribers", "topic")
+
+    def __init__(self, app_id: str, topic: str, stream: str, last: int) -> None:
+        self.app_id = app_id
+        self.topic = topic
+        self.stream = stream
+        self.last = last
+        self.subscribers: set[Subscriber] = set()
+        self.fetcher: asyncio.Task[None] | None = None
+        self.pending = False
+
+
+class Broadcaster:
+    """This process's Redis subscription and its in-process fan-out to SSE streams."""
+
+    def __init__(
+        self,
+        pool: Any,
+        redis_url: str | None,
+        namespace: str,
+        *,
+        capacity: int = 64,
+        poll_interval: float = 30.0,
+    ) -> None:
+        self.pool = pool
+        self.redis_url = redis_url
+        self.channel = channel_name(namespace)
+        self.capacity = capacity
+        self.poll_interval = poll_interval
+        self.feeds: dict[tuple[str, str], Feed] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._subscribed = asyncio.Event()
+        self._stopping = False
+        self._background: set[asyncio.Task[Any]] = set()
+
+    @classmethod
+    def from_settings(cls, settings: Any, pool: Any) -> Broadcaster:
+        """A broadcaster for the settings' Redis, namespace, buffer size and heartbeat."""
+        return cls(
+            pool,
+            settings.redis_url,
+            settings.redis_namespace,
+            capacity=settings.realtime_broadcast_capacity,
+            poll_interval=float(settings.realtime_heartbeat_sec),
+        )
+
+    async def start(self, wait: float = 2.0) -> None:
+        """Start listening; waits (up to ``wait`` s) until the Redis subscription is active."""
+        self._task = asyncio.create_task(self._listen(), name="picloud-realtime-broadcaster")
+        if self.redis_url is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._subscribed.wait(), wait)
+
+    async def stop(self) -> None:
+        """Stop listening and end every stream."""
+        self._stopping = True
+        for feed in list(self.feeds.values()):
+            for sub in list(feed.subscribers):
+                sub.close("shutdown")
+        tasks = [t for t in (self._task, *self._background) if t is not None]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # ------------------------------------------------------------ subscriptions
+
+    async def subscribe(self, app_id: str, topic: str, stream: str, token: bool) -> Subscriber:
+        """Register a stream on the topic's feed (made, at the log's tail, on first use)."""
+        sub = Subscriber(app_id, topic, self.capacity, token)
+        key = (app_id, topic)
+        feed = self.feeds.get(key)
+        if feed is None:
+            async with self.pool.acquire() as conn:
+                last = await tail_position(conn, stream)
+            # Another stream may have made the feed while this one read the tail.
+            feed = self.feeds.get(key)
+            if feed is None:
+                feed = self.feeds[key] = Feed(app_id, topic, stream, last)
+        feed.subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        """Remove a stream; a feed without streams is dropped."""
+        key = (sub.app_id, sub.topic)
+        feed = self.feeds.get(key)
+        if feed is None:
+            return
+        feed.subscribers.discard(sub)
+        if not feed.subscribers:
+            del self.feeds[key]
+            if feed.fetcher is not None:
+                feed.fetcher.cancel()
+
+    def subscriber_count(self) -> int:
+        """Streams held by this process."""
+        return sum(len(f.subscribers) for f in self.feeds.values())
+
+    # ------------------------------------------------------------ wake-ups
+
+    def wake(self, feed: Feed) -> None:
+        """Read the feed's new publishes from the log (coalesced: one read at a time)."""
+        if feed.fetcher is not None and not feed.fetcher.done():
+            feed.pending = True
+            return
+        feed.pending = False
+        feed.fetcher = asyncio.create_task(self._fetch(feed))
+
+    async def _fetch(self, feed: Feed) -> None:
+        try:
+            while True:
+                feed.pending = False
+                async with self.pool.acquire() as conn:
+                    items = await read_frames(conn, feed.stream, feed.last)
+                for item in items:
+                    feed.last = item[0]
+                    for sub in list(feed.subscribers):
+                        sub.push(item)
+                if len(items) < PAGE and not feed.pending:
+                    return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the next wake-up or poll reads again
+            log.warning("realtime: reading %s failed: %r", feed.stream, exc)
+
+    def _wake_all(self) -> None:
+        for feed in list(self.feeds.values()):
+            self.wake(feed)
+
+    def dispatch(self, raw: bytes) -> None:
+        """Handle one announcement from Redis."""
+        try:
+            ann = msgspec.json.decode(raw, type=Announcement)
+        except msgspec.DecodeError:
+            log.warning("realtime: ignoring a malformed announcement %r", raw[:200])
+            return
+        feed = self.feeds.get((ann.app_id, ann.topic))
+        if feed is None:
+            return
+        if ann.kind == "topic":
+            self._spawn(self._recheck(feed))
+        else:
+            self.wake(feed)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _recheck(self, feed: Feed) -> None:
+        """The topic changed: end the streams it no longer admits."""
+        try:
+            async with self.pool.acquire() as conn:
+                row = await conn.fetchrow(
+                    "SELECT external_subscribable, auth_mode FROM topics"
+                    " WHERE app_id = $1::uuid AND name = $2",
+                    feed.app_id,
+                    feed.topic,
+                )
+        except Exception as exc:  # noqa: BLE001 - keep streams rather than guess
+            log.warning("realtime: re-checking %s failed: %r", feed.topic, exc)
+            return
+        closed = row is None or not row["external_subscribable"]
+        needs_token = row is not None and row["auth_mode"] == "token"
+        for sub in list(feed.subscribers):
+            if closed or (needs_token and not sub.token):
+                sub.close("topic")
+
+    async def _listen(self) -> None:
+        """Hold the Redis subscription (reconnecting); poll every feed every ``poll_interval``."""
+        if self.redis_url is None:
+            while True:
+                await asyncio.sleep(self.poll_interval)
+                self._wake_all()
+        from redis.asyncio import Redis
+
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            client = Redis.from_url(self.redis_url, socket_connect_timeout=2)
+            ps = client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await ps.subscribe(self.channel)
+                self._subscribed.set()
+                # Anything announced while not subscribed is read from the log now.
+                self._wake_all()
+                polled = loop.time()
+                while True:
+                    msg = await ps.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                    if msg is not None and msg.get("type") == "message":
+                        self.dispatch(msg["data"])
+                    if loop.time() - polled >= self.poll_interval:
+                        polled = loop.time()
+                        self._wake_all()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - reconnect; the log fills what was missed
+                self._subscribed.clear()
+                log.warning("realtime: Redis subscription lost: %r", exc)
+                await asyncio.sleep(0.5)
+            finally:
+                with contextlib.suppress(Exception):
+                    await ps.aclose()  # type: ignore[no-untyped-call]
+                with contextlib.suppress(Exception):
+                    await client.aclose()
