@@ -333,17 +333,21 @@ class Broadcaster:
         feed.fetcher = asyncio.create_task(self._fetch(feed))
 
     async def _fetch(self, feed: Feed) -> None:
+        # A page never exceeds a buffer, and every writer gets a turn between
+        # pages: a burst of publishes is not mistaken for a slow client.
+        page = max(1, min(PAGE, self.capacity))
         try:
             while True:
                 feed.pending = False
                 async with self.pool.acquire() as conn:
-                    items = await read_frames(conn, feed.stream, feed.last)
+                    items = await read_frames(conn, feed.stream, feed.last, page)
                 for item in items:
                     feed.last = item[0]
                     for sub in list(feed.subscribers):
                         sub.push(item)
-                if len(items) < PAGE and not feed.pending:
+                if len(items) < page and not feed.pending:
                     return
+                await asyncio.sleep(0)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - the next wake-up or poll reads again
