@@ -26,7 +26,7 @@ from picloud.api.controllers.health import healthz, readyz
 from picloud.api.controllers.kv import KvController
 from picloud.api.controllers.routes import RoutesController
 from picloud.api.controllers.scripts import ScriptsController
-from picloud.api.controllers.topics import TopicsController
+from picloud.api.controllers.topics import SubscriberTokensController, TopicsController
 from picloud.api.controllers.triggers import (
     JobsController,
     SystemQueuesController,
@@ -102,6 +102,7 @@ ROUTE_HANDLERS: list[Any] = [
     JobsController,
     SystemQueuesController,
     TopicsController,
+    SubscriberTokensController,
 ]
 
 

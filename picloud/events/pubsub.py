@@ -18,10 +18,12 @@ from picloud.events.types import Event
 __all__ = [
     "PUBLISHED",
     "PubsubPublished",
+    "SubscriberKeyRotated",
     "TopicCreated",
     "TopicDeleted",
     "TopicUpdated",
     "pubsub_stream",
+    "realtime_stream",
     "topic_stream",
 ]
 
@@ -72,3 +74,14 @@ class TopicDeleted(Event, frozen=True, kw_only=True, tag="topic.deleted"):
 
     app_id: str
     name: str
+
+
+def realtime_stream(app_id: str) -> str:
+    """The stream of an app's realtime-wide facts (subscriber-token key rotations)."""
+    return f"realtime-{app_id}"
+
+
+class SubscriberKeyRotated(Event, frozen=True, tag="realtime.subscriber_key_rotated"):
+    """The app's subscriber-token signing key was replaced; the key itself is never logged."""
+
+    app_id: str

@@ -51,7 +51,8 @@ def channel_name(namespace: str) -> str:
 
 class Announcement(msgspec.Struct, frozen=True, omit_defaults=True):
     """A publish committed at ``position`` on ``topic`` of ``app_id`` (``kind`` ``publish``),
-    or the topic's registration changed (``kind`` ``topic``: streams re-check it)."""
+    the topic's registration changed (``topic``: streams re-check it), or the app's
+    token key was rotated (``rotate``: token-admitted streams end)."""
 
     app_id: str
     topic: str
@@ -112,11 +113,14 @@ class Announcer:
         return True
 
 
-async def announce_topic_change(redis: Any, namespace: str, app_id: str, topic: str) -> bool:
-    """From the loop: tell every API process that ``topic`` changed (best effort)."""
+async def announce_topic_change(
+    redis: Any, namespace: str, app_id: str, topic: str, kind: str = "topic"
+) -> bool:
+    """From the loop: tell every API process that ``topic`` changed, or (``kind="rotate"``)
+    that the app's token key was rotated (best effort)."""
     if redis is None:
         return False
-    payload = _encoder.encode(Announcement(app_id, topic, kind="topic"))
+    payload = _encoder.encode(Announcement(app_id, topic, kind=kind))
     try:
         await redis.publish(channel_name(namespace), payload)
     except Exception as exc:  # noqa: BLE001 - the change committed; subscribers re-check on resume
@@ -363,6 +367,14 @@ class Broadcaster:
             ann = msgspec.json.decode(raw, type=Announcement)
         except msgspec.DecodeError:
             log.warning("realtime: ignoring a malformed announcement %r", raw[:200])
+            return
+        if ann.kind == "rotate":
+            # Every token of the app is void: end the streams admitted by one.
+            for other in list(self.feeds.values()):
+                if other.app_id == ann.app_id:
+                    for sub in list(other.subscribers):
+                        if sub.token:
+                            sub.close("topic")
             return
         feed = self.feeds.get((ann.app_id, ann.topic))
         if feed is None:

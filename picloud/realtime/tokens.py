@@ -23,7 +23,17 @@ import msgspec
 
 from picloud.errors import InvalidInput
 
-__all__ = ["KEY_NAME", "clamp_ttl", "mint", "parse", "rotate_key", "signing_key", "verify"]
+__all__ = [
+    "KEY_NAME",
+    "check_topics",
+    "clamp_ttl",
+    "mint",
+    "parse",
+    "rotate_key",
+    "sign",
+    "signing_key",
+    "verify",
+]
 
 #: The ``app_secrets`` row holding the signing key.
 KEY_NAME = "subscriber_token_key"
@@ -118,8 +128,19 @@ async def verify(conn: Any, app_id: str, token: str | None, topic: str) -> bool:
     return data is not None and data.a == app_id and topic in data.t
 
 
-async def rotate_key(conn: Any, app_id: str) -> None:
-    """Replace the app's key (caller holds the transaction that logs the rotation)."""
+async def rotate_key(conn: Any, meta: Any, app_id: str) -> None:
+    """Replace the app's key and log that it happened (never the key), in one transaction."""
+    from picloud.events.pubsub import SubscriberKeyRotated, realtime_stream
+    from picloud.events.store import append
+
+    async with conn.transaction():
+        await append(
+            conn, realtime_stream(app_id), None, [SubscriberKeyRotated(app_id)], meta, app_id=app_id
+        )
+        await _replace_key(conn, app_id)
+
+
+async def _replace_key(conn: Any, app_id: str) -> None:
     await conn.execute(
         "INSERT INTO app_secrets (app_id, name, secret) VALUES ($1::uuid, $2, $3)"
         " ON CONFLICT (app_id, name) DO UPDATE SET secret = EXCLUDED.secret, created_at = now()",

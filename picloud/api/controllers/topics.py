@@ -1,4 +1,4 @@
-"""``/api/v1/admin/apps/{app}/topics``: register, list, change and delete realtime topics."""
+"""``/api/v1/admin/apps/{app}/topics``: realtime topics; ``…/subscriber-tokens/rotate``: the token key."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from picloud.api.deps import Caller, DbConn, app_access, command_context, dependencies
 from picloud.auth.capabilities import AppTopicManage
 from picloud.errors import InvalidInput
+from picloud.realtime import tokens
 from picloud.realtime.broadcaster import announce_topic_change
 from picloud.services import topics as service
 from picloud.services.topics import TopicView
 
-__all__ = ["TopicsController"]
+__all__ = ["SubscriberTokensController", "TopicsController"]
 
 
 async def _body(request: Request[Any, Any, Any]) -> Any:
@@ -97,3 +98,23 @@ class TopicsController(Controller):
         found = await app_access(conn, principal, app, AppTopicManage)
         await service.delete_topic(conn, command_context(request, principal), found.id, name)
         await _announce(request, found.id, name)
+
+
+class SubscriberTokensController(Controller):
+    """``POST /api/v1/admin/apps/{app}/subscriber-tokens/rotate`` (``AppTopicManage``)."""
+
+    path = "/api/v1/admin/apps/{app:str}/subscriber-tokens"
+    tags = ("realtime",)
+    dependencies = dependencies
+
+    @post("/rotate", status_code=HTTP_204_NO_CONTENT)
+    async def rotate(
+        self, request: Request[Any, Any, Any], app: FromPath[str], conn: DbConn, principal: Caller
+    ) -> None:
+        """Replace the app's signing key: every token minted so far stops working at once."""
+        found = await app_access(conn, principal, app, AppTopicManage)
+        await tokens.rotate_key(conn, command_context(request, principal).meta(), found.id)
+        settings = request.app.state.settings
+        await announce_topic_change(
+            request.app.state.redis, settings.redis_namespace, found.id, "*", kind="rotate"
+        )
