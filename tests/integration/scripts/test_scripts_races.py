@@ -131,9 +131,12 @@ async def test_validating_a_large_script_does_not_stall_the_event_loop(
     await asyncio.gather(ticker(), deploy())
     elapsed = time.perf_counter() - started
     # Then the ticker kept running throughout: a stalled loop would show one gap
-    # about as long as the whole deploy (GC pauses make a fixed bound flaky).
-    assert elapsed > 0.3 and len(lags) > 10, (elapsed, len(lags))
-    assert max(lags) < elapsed / 3, (max(lags), elapsed)
+    # about as long as the whole deploy and almost no ticks. (A GC pause or the
+    # parser thread holding the GIL can delay one tick by a good fraction of a
+    # short deploy, so the bounds are relative and generous.)
+    assert elapsed > 0.3, elapsed
+    assert len(lags) >= elapsed / 0.01 / 4, (len(lags), elapsed)
+    assert max(lags) < elapsed * 0.6, (max(lags), elapsed)
 
 
 async def test_a_source_over_the_cap_is_refused_before_parsing(pool: asyncpg.Pool) -> None:
