@@ -174,6 +174,7 @@ class Subscriber:
 
     __slots__ = (
         "app_id",
+        "beat",
         "capacity",
         "closed",
         "live",
@@ -195,6 +196,8 @@ class Subscriber:
         self.ready = asyncio.Event()
         #: Replay is over: a full buffer now means the client cannot keep up.
         self.live = False
+        #: A heartbeat comment is due (set by the broadcaster's one ticker).
+        self.beat = False
         self.overflowed = False
         #: Why the stream must end (``slow``, ``topic``, ``shutdown``, ``gone``) or ``None``.
         self.closed: str | None = None
@@ -215,6 +218,12 @@ class Subscriber:
             return
         self.queue.append(item)
         self.ready.set()
+
+    def heartbeat(self) -> None:
+        """Ask the writer for a heartbeat comment (skipped while frames are queued anyway)."""
+        if self.live and not self.queue:
+            self.beat = True
+            self.ready.set()
 
     def close(self, reason: str) -> None:
         """End the stream; a writer stuck sending to a stalled client is cancelled."""
@@ -252,12 +261,14 @@ class Broadcaster:
         *,
         capacity: int = 64,
         poll_interval: float = 30.0,
+        heartbeat_interval: float = 30.0,
     ) -> None:
         self.pool = pool
         self.redis_url = redis_url
         self.channel = channel_name(namespace)
         self.capacity = capacity
         self.poll_interval = poll_interval
+        self.heartbeat_interval = heartbeat_interval
         self.feeds: dict[tuple[str, str], Feed] = {}
         self._task: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
@@ -273,11 +284,13 @@ class Broadcaster:
             settings.redis_namespace,
             capacity=settings.realtime_broadcast_capacity,
             poll_interval=float(settings.realtime_heartbeat_sec),
+            heartbeat_interval=float(settings.realtime_heartbeat_sec),
         )
 
     async def start(self, wait: float = 2.0) -> None:
         """Start listening; waits (up to ``wait`` s) until the Redis subscription is active."""
         self._task = asyncio.create_task(self._listen(), name="picloud-realtime-broadcaster")
+        self._spawn(self._tick())
         if self.redis_url is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._subscribed.wait(), wait)
@@ -407,6 +420,14 @@ class Broadcaster:
         for sub in list(feed.subscribers):
             if closed or (needs_token and not sub.token):
                 sub.close("topic")
+
+    async def _tick(self) -> None:
+        """One ticker for every stream's heartbeat (no timer per stream or per wait)."""
+        while True:
+            await asyncio.sleep(self.heartbeat_interval)
+            for feed in list(self.feeds.values()):
+                for sub in list(feed.subscribers):
+                    sub.heartbeat()
 
     async def _listen(self) -> None:
         """Hold the Redis subscription (reconnecting); poll every feed every ``poll_interval``."""

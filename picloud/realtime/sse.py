@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -243,25 +242,24 @@ class RealtimeEndpoint:
                     continue
                 break
         sub.live = True
-        next_beat = time.monotonic() + self.heartbeat
         while sub.closed is None:
             if sub.overflowed:
                 sub.close("slow")
                 break
-            while sub.queue:
-                position, data = sub.queue.popleft()
-                if position > last:
-                    await out(data)
-                    last = position
-            if sub.closed is not None:
-                break
-            sub.ready.clear()
-            if sub.queue or sub.overflowed:
+            if sub.queue:
+                # Everything queued goes out as one write.
+                parts = []
+                while sub.queue:
+                    position, data = sub.queue.popleft()
+                    if position > last:
+                        parts.append(data)
+                        last = position
+                if parts:
+                    await out(b"".join(parts))
                 continue
-            wait = next_beat - time.monotonic()
-            if wait <= 0:
+            if sub.beat:
+                sub.beat = False
                 await out(b": heartbeat\n\n")
-                next_beat = time.monotonic() + self.heartbeat
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(sub.ready.wait(), wait)
+            sub.ready.clear()
+            await sub.ready.wait()

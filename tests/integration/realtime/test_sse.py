@@ -60,7 +60,7 @@ async def test_heartbeat_comment(http: httpx.AsyncClient, live_app: LiveApp) -> 
         start = loop.time()
         ev = await stream.next(timeout=5)
         assert ev.comments == ["heartbeat"] and ev.data is None
-        assert 0.5 <= loop.time() - start <= 3.0  # PICLOUD_REALTIME_HEARTBEAT_SEC=1 here
+        assert loop.time() - start <= 2.5  # PICLOUD_REALTIME_HEARTBEAT_SEC=1 here
 
 
 async def test_resume_replays_after_last_event_id_then_goes_live(
