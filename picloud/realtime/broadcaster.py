@@ -177,10 +177,13 @@ class Subscriber:
         "beat",
         "capacity",
         "closed",
+        "inflight",
+        "last",
         "live",
         "overflowed",
         "queue",
         "ready",
+        "sender",
         "task",
         "token",
         "topic",
@@ -203,10 +206,24 @@ class Subscriber:
         self.closed: str | None = None
         #: The writer task, cancelled when it must stop while stuck in a send.
         self.task: asyncio.Task[Any] | None = None
+        #: The last position sent (frames at or before it are duplicates).
+        self.last = 0
+        #: While the writer idles: writes one body chunk (the direct path, see :meth:`push`).
+        self.sender: Any = None
+        #: A direct write that had to wait for the socket; the writer waits for it.
+        self.inflight: asyncio.Future[Any] | None = None
 
     def push(self, item: tuple[int, bytes]) -> None:
         """Queue a frame; a full buffer drops it and, once live, cuts the stream off."""
         if self.closed is not None:
+            return
+        if self.sender is not None and not self.queue:
+            # The writer is idle: send from here, without waking its task
+            # (a task switch per stream per message is the fan-out's main cost).
+            position, data = item
+            if position > self.last:
+                self.last = position
+                self._direct(data)
             return
         if len(self.queue) >= self.capacity:
             self.overflowed = True
@@ -218,6 +235,21 @@ class Subscriber:
             return
         self.queue.append(item)
         self.ready.set()
+
+    def _direct(self, data: bytes) -> None:
+        """Run the send coroutine to its first suspension; a blocked rest goes to a task."""
+        coro = self.sender(data)
+        try:
+            fut = coro.send(None)
+        except StopIteration:
+            return
+        except Exception:  # noqa: BLE001 - the client is gone; the writer ends the stream
+            self.close("gone")
+            return
+        # The socket is full (flow control): finish in a task; queue until then.
+        self.sender = None
+        self.inflight = asyncio.ensure_future(_finish(coro, fut))
+        self.inflight.add_done_callback(lambda _: self.ready.set())
 
     def heartbeat(self) -> None:
         """Ask the writer for a heartbeat comment (skipped while frames are queued anyway)."""
@@ -231,8 +263,28 @@ class Subscriber:
             return
         self.closed = reason
         self.ready.set()
-        if reason == "slow" and self.task is not None:
-            self.task.cancel()
+        if reason == "slow":
+            if self.task is not None:
+                self.task.cancel()
+            if self.inflight is not None:
+                self.inflight.cancel()
+
+
+async def _finish(coro: Any, fut: Any) -> None:
+    """Drive a coroutine that was started by hand and suspended on ``fut`` to its end."""
+    while True:
+        try:
+            result = await fut
+        except BaseException as exc:  # noqa: BLE001 - handed to the coroutine, as await would
+            try:
+                fut = coro.throw(exc)
+            except StopIteration:
+                return
+            continue
+        try:
+            fut = coro.send(result)
+        except StopIteration:
+            return
 
 
 class Feed:

@@ -241,8 +241,13 @@ class RealtimeEndpoint:
                     sub.overflowed = False
                     continue
                 break
+        sub.last = last
         sub.live = True
         while sub.closed is None:
+            if sub.inflight is not None:
+                # A direct write is waiting for the socket; nothing overtakes it.
+                await sub.inflight
+                sub.inflight = None
             if sub.overflowed:
                 sub.close("slow")
                 break
@@ -251,9 +256,9 @@ class RealtimeEndpoint:
                 parts = []
                 while sub.queue:
                     position, data = sub.queue.popleft()
-                    if position > last:
+                    if position > sub.last:
                         parts.append(data)
-                        last = position
+                        sub.last = position
                 if parts:
                     await out(b"".join(parts))
                 continue
@@ -262,4 +267,9 @@ class RealtimeEndpoint:
                 await out(b": heartbeat\n\n")
                 continue
             sub.ready.clear()
-            await sub.ready.wait()
+            # Idle: the feed may write to the socket directly until the writer wakes.
+            sub.sender = out
+            try:
+                await sub.ready.wait()
+            finally:
+                sub.sender = None
