@@ -12,6 +12,7 @@ start these instead, keeping their data under ``<data_dir>/pg`` and
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import tempfile
@@ -70,6 +71,7 @@ class EmbeddedServices:
 
         pgdata = self.data_dir / "pg"
         pgdata.parent.mkdir(parents=True, exist_ok=True)
+        _forget_dead_handles(pgdata)
         started = time.monotonic()
         self._pg = get_server(pgdata, cleanup_mode="stop")
         self.database_url = self._pg.get_uri()
@@ -145,3 +147,32 @@ def embedded_settings(settings: Settings) -> tuple[Settings, EmbeddedServices | 
         return settings, None
     services = EmbeddedServices(settings.data_dir, postgres=need_pg, redis=need_redis).start()
     return services.apply(settings), services
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """Drop pids of processes that no longer exist from pgserver's handle list.
+
+    pgserver stops the server only when the last process holding a handle
+    exits; a `picloud dev` that was killed (SIGKILL) never removed its pid, so
+    every later run would leave PostgreSQL running on exit.
+    """
+    path = pgdata / ".handle_pids.json"
+    try:
+        pids = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if not isinstance(pids, list):
+        return
+    alive = [pid for pid in pids if isinstance(pid, int) and _pid_alive(pid)]
+    if alive != pids:
+        path.write_text(json.dumps(alive), encoding="utf-8")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -19,6 +19,11 @@ log = logging.getLogger("picloud.cli.server")
 
 SERVERS = ("uvicorn", "granian")
 
+#: Seconds a stopping server waits for open requests. SSE streams never end on
+#: their own, so without a bound one open browser tab would block shutdown;
+#: clients resume from their Last-Event-ID after the cut.
+SHUTDOWN_GRACE_SEC = 5
+
 #: Extra commands ``picloud dev`` runs beside the API, each as ``picloud <argv…>``
 #: in its own process sharing the dev settings. The worker and scheduler issues
 #: add theirs here: ``DEV_PROCESSES.append(("worker", ["worker"]))``.
@@ -88,6 +93,7 @@ def run_server(settings: Settings) -> None:
             log_level=settings.log_level,
             access_log=False,
             lifespan="on",
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SEC,
         )
         return
     from granian import Granian
@@ -101,6 +107,7 @@ def run_server(settings: Settings) -> None:
         interface=Interfaces.ASGI,
         workers=settings.web_workers,
         log_access=False,
+        workers_kill_timeout=SHUTDOWN_GRACE_SEC,
     ).serve()
 
 
