@@ -46,6 +46,10 @@ _HEADERS = [
     (b"cache-control", b"no-cache, no-transform"),
     # Tell reverse proxies (nginx) not to buffer the stream.
     (b"x-accel-buffering", b"no"),
+    # Browsers subscribe from the app's own site, usually another origin.
+    # EventSource sends no credentials (a token travels as ?token=), so any
+    # origin may read the stream: the topic's auth_mode is the gate.
+    (b"access-control-allow-origin", b"*"),
 ]
 
 
@@ -61,6 +65,8 @@ async def _send_error(send: Any, status: int, body: bytes) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode("ascii")),
+                # So a browser client can read why it was refused (404/401).
+                (b"access-control-allow-origin", b"*"),
             ],
         }
     )

@@ -24,6 +24,7 @@ async def test_missing_internal_and_bad_paths_are_404(
         "/realtime/topics/missing", headers={"Host": f"{live_app.slug}.picloud.test"}
     )
     assert r.status_code == 404 and r.json()["error"]["code"] == "topic_not_found"
+    assert r.headers["access-control-allow-origin"] == "*"
 
 
 async def test_message_shape_id_and_host_routing(
@@ -35,6 +36,8 @@ async def test_message_shape_id_and_host_routing(
     ) as (resp, stream):
         assert resp.status_code == 200
         assert resp.headers["content-type"].startswith("text/event-stream")
+        # A browser on the app's own site (another origin) may read the stream
+        assert resp.headers["access-control-allow-origin"] == "*"
         first = await stream.next()
         assert first.retry is not None  # the reconnection hint comes first
         position = await live_app.publish("news", {"headline": "hi", "n": [1, 2]})
