@@ -18,11 +18,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from picloud.auth.capabilities import AppDocsRead, AppDocsWrite, Capability
-from picloud.errors import PicloudError
+from picloud.auth.capabilities import AppDocsRead, AppDocsWrite
 from picloud.execution.run import ScriptRun, current_run
 from picloud.rhai.engine import Engine
 from picloud.sdk._common import fail, limit_sizes, namespace, want_map
+from picloud.sdk._service import checked, service_call
 from picloud.sdk._values import from_stored, to_stored
 from picloud.services import docs as service
 from picloud.services.context import CommandContext
@@ -67,51 +67,21 @@ def _run(method: str) -> ScriptRun:
     return run
 
 
-def _error(method: str, exc: PicloudError) -> Any:
-    fail(_P, f"{method}: {exc.message} [{exc.code}]")
-
-
 def _ctx(run: ScriptRun) -> CommandContext:
     # As for KV, the script is the actor; the request id doubles as correlation id.
     return CommandContext(actor=f"script:{run.script_id}", request_id=run.request_id or None)
 
 
-async def _authorize(conn: Any, run: ScriptRun, cap: Capability) -> None:
-    """Anonymous runs are gated by the script itself; a caller needs the capability."""
-    if run.principal is None:
-        return
-    from picloud.auth.principal import authorize
-
-    await authorize(conn, run.principal, cap)
-
-
 def _call(method: str, write: bool, op: Callable[[Any, ScriptRun], Any]) -> Any:
     """Run ``op(conn, run)`` on the loop after the capability check; errors become ``docs:``."""
     run = _run(method)
-    cap: Capability = AppDocsWrite(run.app_id) if write else AppDocsRead(run.app_id)
-
-    async def body(conn: Any) -> Any:
-        await _authorize(conn, run, cap)
-        return await op(conn, run)
-
-    try:
-        return run.bridge.with_conn(body)
-    except PicloudError as exc:
-        if exc.code in ("forbidden", "not_found"):
-            need = "script:write" if write else "script:read"
-            fail(
-                _P,
-                f"{method}: permission denied: the caller lacks {type(cap).__name__}"
-                f" ({need}) [docs_permission_denied]",
-            )
-        _error(method, exc)
+    if write:
+        return service_call(_P, method, run, AppDocsWrite(run.app_id), "script:write", op)
+    return service_call(_P, method, run, AppDocsRead(run.app_id), "script:read", op)
 
 
 def _checked(method: str, fn: Callable[[], Any]) -> Any:
-    try:
-        return fn()
-    except PicloudError as exc:
-        _error(method, exc)
+    return checked(_P, method, fn)
 
 
 def _filter(method: str, value: Any) -> dict[str, Any] | None:

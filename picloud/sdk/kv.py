@@ -22,12 +22,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from picloud.auth.capabilities import AppKvRead, AppKvWrite, Capability
-from picloud.errors import PicloudError
+from picloud.auth.capabilities import AppKvRead, AppKvWrite
 from picloud.events.types import EventMeta
 from picloud.execution.run import ScriptRun, current_run
 from picloud.rhai.engine import Engine
 from picloud.sdk._common import fail, limit_sizes, namespace, want_map
+from picloud.sdk._service import checked, service_call
 from picloud.sdk._values import from_stored, to_stored
 from picloud.services import kv as service
 from picloud.services.kv import KvLimits
@@ -56,19 +56,6 @@ def _run(method: str) -> ScriptRun:
     return run
 
 
-def _error(method: str, exc: PicloudError) -> Any:
-    fail(_P, f"{method}: {exc.message} [{exc.code}]")
-
-
-async def _authorize(conn: Any, run: ScriptRun, cap: Capability) -> None:
-    """Anonymous runs are gated by the script itself; a caller needs the capability."""
-    if run.principal is None:
-        return
-    from picloud.auth.principal import authorize
-
-    await authorize(conn, run.principal, cap)
-
-
 def _meta(run: ScriptRun) -> EventMeta:
     return EventMeta(
         actor=f"script:{run.script_id}",
@@ -80,30 +67,13 @@ def _meta(run: ScriptRun) -> EventMeta:
 def _call(method: str, write: bool, op: Callable[[Any, ScriptRun], Any]) -> Any:
     """Run ``op(conn, run)`` on the loop after the capability check; errors become ``kv:``."""
     run = _run(method)
-    cap: Capability = AppKvWrite(run.app_id) if write else AppKvRead(run.app_id)
-
-    async def body(conn: Any) -> Any:
-        await _authorize(conn, run, cap)
-        return await op(conn, run)
-
-    try:
-        return run.bridge.with_conn(body)
-    except PicloudError as exc:
-        if exc.code in ("forbidden", "not_found"):
-            need = "script:write" if write else "script:read"
-            fail(
-                _P,
-                f"{method}: permission denied: the caller lacks {type(cap).__name__}"
-                f" ({need}) [kv_permission_denied]",
-            )
-        _error(method, exc)
+    if write:
+        return service_call(_P, method, run, AppKvWrite(run.app_id), "script:write", op)
+    return service_call(_P, method, run, AppKvRead(run.app_id), "script:read", op)
 
 
 def _checked(method: str, fn: Callable[[], Any]) -> Any:
-    try:
-        return fn()
-    except PicloudError as exc:
-        _error(method, exc)
+    return checked(_P, method, fn)
 
 
 def build_members(limits: KvLimits) -> tuple[dict[str, Callable[..., Any]], dict[str, Any]]:
