@@ -205,7 +205,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     script_max_map_size: int = 100_000
     """Largest object map a script may build, nested maps counted (0 = unlimited)."""
     script_pool_size: int = 8
-    """Threads per API process running sync-route scripts (off the event loop)."""
+    """Threads per API process running sync-route scripts (off the event loop); each keeps
+    one Postgres connection of its own for its SDK calls, besides the pool."""
     max_trigger_depth: int = 8
     """A trigger chain deeper than this is skipped (a loop), not dead-lettered."""
     trigger_retry_max_attempts: int = 5

@@ -32,6 +32,7 @@ from picloud.dataplane.response import (
 )
 from picloud.dataplane.router import HostRouter, RouteTable
 from picloud.dataplane.snapshot import AppSnapshot, SnapshotReader
+from picloud.db import connect
 from picloud.errors import Unauthorized
 from picloud.execution.bridge import SdkBridge
 from picloud.execution.cache import CompiledScript, LruCache
@@ -39,6 +40,7 @@ from picloud.execution.engine import build_engine
 from picloud.execution.pool import PoolBusy, ScriptPool
 from picloud.execution.resolver import AppModuleResolver, TrackedModule, module_shape_problem
 from picloud.execution.run import ScriptRun, bind_run
+from picloud.execution.sessions import ThreadSessions
 from picloud.rhai import Scope
 from picloud.rhai.errors import RhaiError
 
@@ -102,7 +104,10 @@ class DataPlane:
         #: The last ``log::`` lines per script, for the dashboard.
         self.script_logs = ScriptLogs()
         self.engine = build_engine(settings, self.resolver, self.script_logs)
-        self.pool = ScriptPool(settings.script_pool_size)
+        # Script threads query Postgres on connections of their own (no hop to
+        # this loop per SDK call); each closes its connection as the pool stops.
+        self.sessions = ThreadSessions(lambda: connect(settings))
+        self.pool = ScriptPool(settings.script_pool_size, on_exit=self.sessions.close_thread)
         self.snapshots = SnapshotReader(settings)
         self.timeout = settings.script_timeout_ms / 1000.0
         self.max_body = settings.max_request_body_bytes
@@ -314,7 +319,7 @@ class DataPlane:
         loop = asyncio.get_running_loop()
         bridge = self._bridge
         if bridge is None or bridge.loop is not loop or bridge.pool is not db:
-            bridge = self._bridge = SdkBridge(loop, db)
+            bridge = self._bridge = SdkBridge(loop, db, sessions=self.sessions)
         return bridge
 
     # ------------------------------------------------------------------ pool thread

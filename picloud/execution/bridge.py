@@ -4,7 +4,8 @@ Scripts run on pool threads; services (Postgres, Redis) are asyncio code
 owned by the serving loop. ``SdkBridge.call`` submits a coroutine to that
 loop with ``run_coroutine_threadsafe`` and waits for it, never longer than
 the run has left, so a slow service cannot hold a thread past the script's
-wall-clock budget.
+wall-clock budget. ``with_conn`` can skip the hop: with ``sessions`` a script
+thread runs the service on a loop and connection of its own.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
+from picloud.execution.sessions import ThreadSessions
 from picloud.rhai.errors import ErrorTerminated
 
 __all__ = ["BridgeError", "SdkBridge"]
@@ -30,11 +32,18 @@ class SdkBridge:
     """Runs coroutines on ``loop`` for callers on other threads."""
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, pool: Any = None, *, max_wait: float = 30.0
+        self,
+        loop: asyncio.AbstractEventLoop,
+        pool: Any = None,
+        *,
+        max_wait: float = 30.0,
+        sessions: ThreadSessions | None = None,
     ) -> None:
         self.loop = loop
         #: The asyncpg pool services borrow a connection from.
         self.pool = pool
+        #: Script threads' own connections: ``with_conn`` runs there, without the hop.
+        self.sessions = sessions
         self.max_wait = max_wait
         self._loop_thread = threading.get_ident() if _running_in(loop) else None
 
@@ -58,7 +67,16 @@ class SdkBridge:
             raise ErrorTerminated("Script terminated: run time limit exceeded") from None
 
     def with_conn(self, fn: Callable[[Any], Awaitable[T]], timeout: float | None = None) -> T:
-        """``await fn(conn)`` on the loop with a pooled connection, from a script thread."""
+        """``await fn(conn)`` with a connection, from a script thread.
+
+        With ``sessions`` the coroutine runs on the calling thread's own loop and
+        connection (:mod:`picloud.execution.sessions`); otherwise on the serving
+        loop with a pooled connection.
+        """
+        if self.sessions is not None:
+            if self._loop_thread is not None and threading.get_ident() == self._loop_thread:
+                raise BridgeError("the SDK bridge cannot be used from the event loop thread")
+            return self.sessions.call(fn, self._limit(timeout))
 
         async def _run() -> T:
             async with self.pool.acquire() as conn:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import queue
 import threading
 import time
@@ -28,6 +29,8 @@ from typing import Any, TypeVar
 __all__ = ["PoolBusy", "ScriptPool"]
 
 T = TypeVar("T")
+
+log = logging.getLogger("picloud.execution")
 
 #: Default runs allowed to queue per thread before requests are refused.
 QUEUED_PER_THREAD = 64
@@ -76,9 +79,16 @@ class ScriptPool:
     """``size`` threads running scripts; ``run`` awaits one call on them."""
 
     def __init__(
-        self, size: int, *, max_queued: int | None = None, name: str = "picloud-script"
+        self,
+        size: int,
+        *,
+        max_queued: int | None = None,
+        name: str = "picloud-script",
+        on_exit: Callable[[], None] | None = None,
     ) -> None:
         self.size = size
+        #: Run by each thread as it stops (closing its database session).
+        self._on_exit = on_exit
         queued = size * QUEUED_PER_THREAD if max_queued is None else max_queued
         self.max_pending = size + queued
         #: Runs submitted and not yet settled (touched on the loop thread only).
@@ -133,6 +143,11 @@ class ScriptPool:
         while True:
             job = self._jobs.get()
             if job is None:
+                if self._on_exit is not None:
+                    try:
+                        self._on_exit()
+                    except Exception:
+                        log.warning("script thread: exit hook failed", exc_info=True)
                 return
             if time.monotonic() - job.queued_at > job.wait:
                 job.error = PoolBusy("every script thread was busy")

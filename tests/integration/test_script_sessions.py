@@ -1,0 +1,155 @@
+"""Script threads' own sessions: one connection per thread, no leftovers, limits honoured."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import asyncpg
+import pytest
+
+from picloud.db import connect
+from picloud.execution.pool import ScriptPool
+from picloud.execution.sessions import ThreadSessions
+from picloud.outbox.sender import configure_sender, send_after_commit
+from picloud.rhai.errors import ErrorTerminated
+
+
+def _pid(sessions: ThreadSessions) -> int:
+    return int(sessions.call(lambda conn: conn.fetchval("SELECT pg_backend_pid()"), 5.0))
+
+
+async def _alive(pool: asyncpg.Pool, pids: set[int]) -> set[int]:
+    rows = await pool.fetch(
+        "SELECT pid FROM pg_stat_activity WHERE pid = ANY($1::int[])", sorted(pids)
+    )
+    return {r["pid"] for r in rows}
+
+
+async def _eventually_gone(pool: asyncpg.Pool, pids: set[int]) -> set[int]:
+    deadline = time.monotonic() + 5
+    while (alive := await _alive(pool, pids)) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    return alive
+
+
+async def test_each_script_thread_keeps_one_connection_and_closes_it_on_shutdown(
+    database_url: str, pool: asyncpg.Pool
+) -> None:
+    # Given a two-thread script pool whose threads use sessions
+    sessions = ThreadSessions(lambda: connect(database_url))
+    scripts = ScriptPool(2, on_exit=sessions.close_thread)
+    both_running = threading.Barrier(2)
+
+    def run() -> tuple[str, int, int]:
+        both_running.wait(5)  # so that each thread takes one of the concurrent runs
+        return threading.current_thread().name, _pid(sessions), _pid(sessions)
+
+    # When runs make calls, two at a time, twice
+    results = []
+    for _ in range(2):
+        results += await asyncio.gather(*(scripts.run(run, wait=5, timeout=5) for _ in range(2)))
+    # Then every call of a thread used that thread's one connection, and threads differ
+    by_thread: dict[str, set[int]] = {}
+    for name, first, second in results:
+        by_thread.setdefault(name, set()).update({first, second})
+    assert len(by_thread) == 2
+    assert all(len(pids) == 1 for pids in by_thread.values())
+    pids = set.union(*by_thread.values())
+    assert len(pids) == 2 and await _alive(pool, pids) == pids
+    # And stopping the pool closes both connections
+    scripts.shutdown()
+    assert await _eventually_gone(pool, pids) == set()
+
+
+async def test_a_call_past_its_limit_terminates_and_the_next_call_reconnects(
+    database_url: str, pool: asyncpg.Pool
+) -> None:
+    # Given a thread whose session is in use
+    sessions = ThreadSessions(lambda: connect(database_url))
+
+    def scenario() -> tuple[int, float, int, int]:
+        before = _pid(sessions)
+        started = time.monotonic()
+        # When a call runs past its limit
+        with pytest.raises(ErrorTerminated):
+            sessions.call(lambda conn: conn.execute("SELECT pg_sleep(3)"), 0.2)
+        took = time.monotonic() - started
+        # Then the next call works, on a new connection
+        after = _pid(sessions)
+        answer = int(sessions.call(lambda conn: conn.fetchval("SELECT 41 + 1"), 5.0))
+        sessions.close_thread()
+        return before, took, after, answer
+
+    with ThreadPoolExecutor(1) as thread:
+        before, took, after, answer = await asyncio.wrap_future(thread.submit(scenario))
+    assert took < 1.5
+    assert answer == 42 and after != before
+    # And the abandoned connection does not linger
+    assert await _eventually_gone(pool, {before, after}) == set()
+
+
+async def test_a_transaction_left_open_is_rolled_back_before_the_next_call(
+    database_url: str, pool: asyncpg.Pool
+) -> None:
+    # Given a call that begins a transaction, writes, and returns without committing
+    await pool.execute("CREATE TABLE notes (n int)")
+    sessions = ThreadSessions(lambda: connect(database_url))
+
+    async def careless(conn: Any) -> None:
+        await conn.execute("BEGIN")
+        await conn.execute("INSERT INTO notes VALUES (1)")
+
+    def scenario() -> tuple[bool, int]:
+        sessions.call(careless, 5.0)
+        state = sessions.call(
+            lambda conn: conn.fetchrow(
+                "SELECT pg_current_xact_id_if_assigned() IS NULL AS clean,"
+                " (SELECT count(*) FROM notes) AS n"
+            ),
+            5.0,
+        )
+        sessions.close_thread()
+        return state["clean"], state["n"]
+
+    with ThreadPoolExecutor(1) as thread:
+        clean, count = await asyncio.wrap_future(thread.submit(scenario))
+    # Then the next call starts clean and the write never happened
+    assert clean is True and count == 0
+    assert await pool.fetchval("SELECT count(*) FROM notes") == 0
+
+
+async def test_an_after_commit_send_happens_before_the_call_returns(database_url: str) -> None:
+    # Given a broker that records what it is given
+    sent: list[str] = []
+
+    class Broker:
+        def enqueue(self, message: Any) -> None:
+            sent.append(message.args[0])
+
+    sessions = ThreadSessions(lambda: connect(database_url))
+
+    async def write(conn: Any) -> list[str]:
+        async with conn.transaction():
+            send_after_commit(conn, "t:job:1")
+            seen_in_transaction = list(sent)
+        return seen_in_transaction
+
+    def scenario() -> tuple[list[str], list[str]]:
+        during = sessions.call(write, 5.0)
+        after = list(sent)
+        sessions.close_thread()
+        return during, after
+
+    configure_sender(lambda: Broker())
+    try:
+        with ThreadPoolExecutor(1) as thread:
+            during, after = await asyncio.wrap_future(thread.submit(scenario))
+    finally:
+        configure_sender(None)
+    # Then nothing was sent before the commit, and the key was sent when the call returned
+    assert during == []
+    assert after == ["t:job:1"]
