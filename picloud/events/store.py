@@ -42,12 +42,17 @@ __all__ = [
     "add_append_hook",
     "add_meta_hook",
     "append",
+    "append_hooks",
+    "append_refusal",
+    "check_stream",
+    "duplicate_append",
     "last_position",
     "lock_app",
     "notify_committed",
     "read_all",
     "read_app",
     "read_stream",
+    "run_meta_hooks",
     "stream_version",
 ]
 
@@ -85,6 +90,77 @@ class DuplicateAppend(Conflict):
     """409: an append carried an idempotency key that an earlier append used (nothing written)."""
 
     code = "duplicate_append"
+
+
+def append_hooks() -> tuple[
+    Callable[[asyncpg.Connection, list[RecordedEvent]], Awaitable[None]], ...
+]:
+    """The registered append hooks, in order.
+
+    A command that appends through a SQL function of its own instead of
+    :func:`append` (one round trip for a KV write, picloud/services/kv.py)
+    applies its projection itself and must know that no hook is skipped.
+    """
+    return tuple(_append_hooks)
+
+
+def check_stream(stream: str) -> None:
+    """Refuse a stream name that is not 1..512 characters (``invalid_stream``)."""
+    if not isinstance(stream, str) or not stream or len(stream) > _MAX_STREAM_LEN:
+        raise InvalidInput(
+            f"stream must be a non-empty string of at most {_MAX_STREAM_LEN} characters",
+            code="invalid_stream",
+            details={"field": "stream"},
+        )
+
+
+def run_meta_hooks(meta: EventMeta, stream: str) -> EventMeta:
+    """``meta`` as the registered meta hooks rewrite it for an append to ``stream``."""
+    for meta_hook in _meta_hooks:
+        meta = meta_hook(meta, stream)
+    return meta
+
+
+def duplicate_append(meta: EventMeta, earlier: int | None) -> DuplicateAppend:
+    """The refusal of an append whose idempotency key the append at ``earlier`` used."""
+    return DuplicateAppend(
+        f"an append with idempotency key {meta.idempotency_key!r} already exists"
+        f" (position {earlier})",
+        details={"idempotency_key": meta.idempotency_key, "position": earlier},
+    )
+
+
+def append_refusal(
+    exc: asyncpg.PostgresError, stream: str, expected_version: int | None, meta: EventMeta
+) -> PicloudError | None:
+    """The error a failed append statement means to a caller (``None``: not a refusal)."""
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        if exc.constraint_name == "events_idempotency_key_idx":
+            # Another app's concurrent append used the key (same-app ones are
+            # caught by the function under the app lock).
+            return DuplicateAppend(
+                f"an append with idempotency key {meta.idempotency_key!r} already exists",
+                details={"idempotency_key": meta.idempotency_key},
+            )
+        # Only reachable when the caller's isolation level hides a concurrent
+        # append from the version check (REPEATABLE READ); the unique
+        # (stream, version) constraint is the backstop.
+        return VersionConflict(
+            f"stream {stream!r} was appended to concurrently",
+            details={"stream": stream, "expected_version": expected_version},
+        )
+    if isinstance(exc, asyncpg.SerializationError):
+        return VersionConflict(
+            f"stream {stream!r} was appended to concurrently",
+            details={"stream": stream, "expected_version": expected_version},
+        )
+    if getattr(exc, "sqlstate", None) == "PCE02":
+        return Conflict(
+            f"stream {stream!r} belongs to another app",
+            code="stream_app_mismatch",
+            details={"stream": stream},
+        )
+    return None
 
 
 _APPEND = (
@@ -148,12 +224,7 @@ async def append(
             "append() must run inside a transaction the caller opened",
             code="append_outside_transaction",
         )
-    if not isinstance(stream, str) or not stream or len(stream) > _MAX_STREAM_LEN:
-        raise InvalidInput(
-            f"stream must be a non-empty string of at most {_MAX_STREAM_LEN} characters",
-            code="invalid_stream",
-            details={"field": "stream"},
-        )
+    check_stream(stream)
     if expected_version is not None and (
         not isinstance(expected_version, int)
         or isinstance(expected_version, bool)
@@ -170,8 +241,7 @@ async def append(
         raise InvalidInput(f"at most {MAX_BATCH} events per append", code="invalid_event")
     if not isinstance(meta, EventMeta):
         raise InvalidInput("meta must be an EventMeta", code="invalid_event_meta")
-    for meta_hook in _meta_hooks:
-        meta = meta_hook(meta, stream)
+    meta = run_meta_hooks(meta, stream)
     app = _app_uuid(app_id)
     encoded = [encode_event(e) for e in events]
     try:
@@ -190,41 +260,13 @@ async def append(
             notify,
             meta.idempotency_key,
         )
-    except asyncpg.UniqueViolationError as exc:
-        if exc.constraint_name == "events_idempotency_key_idx":
-            # Another app's concurrent append used the key (same-app ones are
-            # caught by the function under the app lock).
-            raise DuplicateAppend(
-                f"an append with idempotency key {meta.idempotency_key!r} already exists",
-                details={"idempotency_key": meta.idempotency_key},
-            ) from exc
-        # Only reachable when the caller's isolation level hides a concurrent
-        # append from the version check (REPEATABLE READ); the unique
-        # (stream, version) constraint is the backstop.
-        raise VersionConflict(
-            f"stream {stream!r} was appended to concurrently",
-            details={"stream": stream, "expected_version": expected_version},
-        ) from exc
-    except asyncpg.SerializationError as exc:
-        raise VersionConflict(
-            f"stream {stream!r} was appended to concurrently",
-            details={"stream": stream, "expected_version": expected_version},
-        ) from exc
     except asyncpg.PostgresError as exc:
-        if getattr(exc, "sqlstate", None) == "PCE02":
-            raise Conflict(
-                f"stream {stream!r} belongs to another app",
-                code="stream_app_mismatch",
-                details={"stream": stream},
-            ) from exc
-        raise
+        refusal = append_refusal(exc, stream, expected_version, meta)
+        if refusal is None:
+            raise
+        raise refusal from exc
     if len(rows) == 1 and rows[0]["o_version"] is None:
-        earlier = rows[0]["o_position"]
-        raise DuplicateAppend(
-            f"an append with idempotency key {meta.idempotency_key!r} already exists"
-            f" (position {earlier})",
-            details={"idempotency_key": meta.idempotency_key, "position": earlier},
-        )
+        raise duplicate_append(meta, rows[0]["o_position"])
     if len(rows) == 1 and rows[0]["o_position"] is None:
         actual = rows[0]["o_version"]
         raise VersionConflict(
