@@ -2,7 +2,9 @@
 
 Writes run in one transaction each: take the app's append lock, read the
 current row, append the ``doc.*`` event (``prev_data`` = the row just read)
-and let the inline projection update ``docs``. Because every append of an app
+and update ``docs`` — as one statement (:mod:`picloud.services.direct`), or,
+when the app has triggers the event may fire, as a transaction whose append
+runs the inline projection and the outbox hook. Because every append of an app
 holds that lock from before the read to COMMIT, two concurrent ``update``\\ s
 of one document are serial: the second reads what the first wrote, so the log
 holds both, in order, each with the right ``prev_data`` (the stream version
@@ -31,6 +33,7 @@ from picloud.errors import InvalidInput, PayloadTooLarge
 from picloud.events.docs import DocCreated, DocDeleted, DocUpdated, doc_stream
 from picloud.services._store import NEW_STREAM, emit
 from picloud.services.context import CommandContext
+from picloud.services.direct import write_direct
 from picloud.services.docs_query import compile_filter, plain_value
 from picloud.services.kv import locked_transaction
 from picloud.services.validation import is_uuid
@@ -272,6 +275,16 @@ async def create_doc(
     data = _check_data(data, limits)
     doc_id = str(uuid.uuid4())
     event = DocCreated(app_id=app_id, collection=collection, doc_id=doc_id, data=data)
+    row = await _direct(conn, ctx, event)
+    if row is not None:
+        return DocRecord(
+            id=doc_id,
+            collection=collection,
+            data=data,
+            version=row["o_version"],
+            created_at=row["o_recorded_at"],
+            updated_at=row["o_recorded_at"],
+        )
     async with conn.transaction():
         (rec,) = await emit(conn, ctx, doc_stream(doc_id), NEW_STREAM, [event], app_id=app_id)
     return DocRecord(
@@ -310,6 +323,23 @@ async def update_doc(
     data = _check_data(data, limits)
     if not isinstance(doc_id, str) or not is_uuid(doc_id):
         return None
+    # prev_data is filled in under the app lock (by the SQL function).
+    direct = await _direct(
+        conn,
+        ctx,
+        DocUpdated(app_id=app_id, collection=collection, doc_id=doc_id, data=data, prev_data={}),
+    )
+    if direct is not None:
+        if direct["o_status"] == "absent":
+            return None
+        return DocRecord(
+            id=doc_id,
+            collection=collection,
+            data=data,
+            version=direct["o_version"],
+            created_at=direct["o_created_at"],
+            updated_at=direct["o_recorded_at"],
+        )
     # BEGIN and the app lock in one round trip; the read is its own statement
     # so that it sees whatever committed while this one waited for the lock.
     async with locked_transaction(conn, app_id):
@@ -337,6 +367,11 @@ async def delete_doc(
     collection = check_collection(collection)
     if not isinstance(doc_id, str) or not is_uuid(doc_id):
         return False
+    direct = await _direct(
+        conn, ctx, DocDeleted(app_id=app_id, collection=collection, doc_id=doc_id, prev_data={})
+    )
+    if direct is not None:
+        return bool(direct["o_status"] == "ok")
     # BEGIN and the app lock in one round trip; the read is its own statement
     # so that it sees whatever committed while this one waited for the lock.
     async with locked_transaction(conn, app_id):
@@ -348,3 +383,19 @@ async def delete_doc(
         )
         await emit(conn, ctx, doc_stream(doc_id), row["version"], [event], app_id=app_id)
     return True
+
+
+async def _direct(
+    conn: Any, ctx: CommandContext, event: DocCreated | DocUpdated | DocDeleted
+) -> Any:
+    """The write in one statement (:mod:`picloud.services.direct`): its row, or ``None``."""
+    return await write_direct(
+        conn,
+        "docs",
+        event,
+        doc_stream(event.doc_id),
+        ctx.meta(),
+        app_id=event.app_id,
+        collection=event.collection,
+        target=event.doc_id,
+    )

@@ -1,9 +1,12 @@
 """KV commands and queries: an app's key-value collections over the event log.
 
-A write is one transaction: take the app's append lock (in the same round
-trip as BEGIN, :func:`locked_transaction`), read the key's
+A write is one transaction: take the app's append lock, read the key's
 current value and stream version, append ``kv.set`` / ``kv.deleted`` with that
-previous value, and let the inline projection update ``kv_entries``. Because
+previous value, and update ``kv_entries``. Usually that is one statement
+(:mod:`picloud.services.direct`); when the app has triggers the event may
+fire it is a transaction (BEGIN and the lock in one round trip,
+:func:`locked_transaction`) whose append runs the inline projection and the
+outbox hook. Because
 every append of an app runs under its lock, two concurrent sets of one key
 are serial: the log holds both, in order, the second carrying the first's
 value as ``prev_value``. Reads are plain queries on ``kv_entries`` (read
@@ -33,6 +36,7 @@ from picloud.errors import InvalidInput, PayloadTooLarge
 from picloud.events.kv import KvDeleted, KvSet, kv_stream
 from picloud.events.store import append
 from picloud.events.types import EventMeta
+from picloud.services.direct import write_direct
 
 __all__ = [
     "COLLECTION_PATTERN",
@@ -344,6 +348,10 @@ async def set_value(
     conn: Any, meta: EventMeta, app_id: str, collection: str, key: str, value: bytes
 ) -> None:
     """Set ``key`` to ``value`` (stored JSON bytes from :func:`encode_value`); always appends."""
+    # prev_value and created are filled in under the app lock (by the SQL function).
+    event = KvSet(app_id=app_id, collection=collection, key=key, value=msgspec.Raw(value))
+    if await _direct(conn, meta, event) is not None:
+        return
     async with locked_transaction(conn, app_id):
         # Under the app's lock no other write of the app runs, so the value
         # read here is exactly the one this event replaces.
@@ -366,6 +374,9 @@ async def delete(conn: Any, meta: EventMeta, app_id: str, collection: str, key: 
     # A miss needs no lock: it is ordered before any concurrent set.
     if not await has(conn, app_id, collection, key):
         return False
+    status = await _direct(conn, meta, KvDeleted(app_id=app_id, collection=collection, key=key))
+    if status is not None:
+        return status == "ok"
     async with locked_transaction(conn, app_id):
         version, prev = await _current(conn, app_id, collection, key)
         if prev is None:
@@ -377,3 +388,18 @@ async def delete(conn: Any, meta: EventMeta, app_id: str, collection: str, key: 
             conn, kv_stream(app_id, collection, key), version, [event], meta, app_id=app_id
         )
     return True
+
+
+async def _direct(conn: Any, meta: EventMeta, event: KvSet | KvDeleted) -> str | None:
+    """The write in one statement (:mod:`picloud.services.direct`): its status, or ``None``."""
+    row = await write_direct(
+        conn,
+        "kv",
+        event,
+        kv_stream(event.app_id, event.collection, event.key),
+        meta,
+        app_id=event.app_id,
+        collection=event.collection,
+        target=event.key,
+    )
+    return None if row is None else str(row["o_status"])
