@@ -5,7 +5,7 @@
 Measured in-process, not over HTTP: each PiCloud "worker" is a script run on a
 ``ScriptPool`` thread of an engine made by ``build_engine`` (as the data plane
 builds it), with a ``ScriptRun`` bound (anonymous caller) and the ``SdkBridge``
-to this process's event loop, so every ``kv::``/``docs::`` call goes through the
+with the script threads' own sessions (as the data plane has it), so every ``kv::``/``docs::`` call goes through the
 real SDK, bridge, services, event-log append, inline projection and outbox
 hook. One script run performs ``--per-run`` pairs in a loop; a worker starts
 the next run as soon as one ends. Routing, ``ctx`` building and HTTP are not
@@ -15,8 +15,7 @@ INCLUDING ALL``, so the same indexes): KV is ``INSERT … ON CONFLICT DO UPDATE`
 in its own transaction then a ``SELECT`` of the key; docs is an ``INSERT`` in
 its own transaction then a ``SELECT`` by ``data @> {key}`` (the GIN index).
 A raw worker borrows one pooled connection per ``--per-run`` pairs, as plain
-code would; PiCloud's SDK borrows one per call (so it pays asyncpg's reset on
-every release, part of what is measured).
+code would; PiCloud's script threads each query on a connection of their own.
 
 A pair (set+get, create+find) is one op. Variants of a cell run in alternating
 rounds so load drift hits them alike, and the median round is reported. At
@@ -50,9 +49,10 @@ from _db import alternating_rounds, database_settings, describe_server, gated_ra
 # the trigger services), so every KV/docs write there also looks up its
 # triggers; import it so the measured append path is the one that serves.
 import picloud.outbox.writer  # noqa: F401
-from picloud.db import create_pool
+from picloud.db import connect, create_pool
 from picloud.execution import ScriptPool, ScriptRun, SdkBridge, build_engine
 from picloud.execution.run import bind_run
+from picloud.execution.sessions import ThreadSessions
 from picloud.migrations import migrate
 from picloud.rhai import AST, Engine, Scope
 from picloud.services.apps import create_app
@@ -124,8 +124,10 @@ class Bench:
         self.db = db
         self.per_run = per_run
         self.engine: Engine = build_engine(settings)
-        self.threads = ScriptPool(workers)
-        self.bridge = SdkBridge(asyncio.get_running_loop(), db)
+        # As the data plane builds them: each script thread queries on its own connection.
+        sessions = ThreadSessions(lambda: connect(settings))
+        self.threads = ScriptPool(workers, on_exit=sessions.close_thread)
+        self.bridge = SdkBridge(asyncio.get_running_loop(), db, sessions=sessions)
         self.timeout = settings.script_timeout_ms / 1000.0
         self.asts = {"kv": self.engine.compile(KV_SCRIPT), "docs": self.engine.compile(DOCS_SCRIPT)}
         #: App ids: ``shared`` for the one-app variant, ``own[w]`` for worker w's app.
@@ -260,7 +262,7 @@ async def run(dsn: str, settings: Settings, args: argparse.Namespace) -> bool:
     # As the data plane does: a script thread holding the GIL delays the loop
     # (and so every bridge call) by at most this long.
     sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
-    bench = Bench(settings, db, most, args.per_run)
+    bench = Bench(settings.replace(database_url=dsn), db, most, args.per_run)
     try:
         async with db.acquire() as conn:
             await conn.execute(_RAW_DDL)
