@@ -15,7 +15,8 @@ aside (returns ``None``, having written nothing) when the app has an enabled
 trigger the event may fire — the outbox writer, an append hook, has to see
 that event — and is not tried at all when any append hook other than the
 outbox writer is registered. Meta hooks (a worker's causation and
-idempotency key) are applied as :func:`append` applies them.
+idempotency key) are applied as :func:`append` applies them. Concurrent
+direct writes of one app commit together (:mod:`picloud.services.write_batches`).
 """
 
 from __future__ import annotations
@@ -35,17 +36,13 @@ from picloud.events.store import (
 )
 from picloud.events.types import Event, EventMeta
 from picloud.outbox.writer import write_outbox
+from picloud.services.write_batches import WriteBatches
 from picloud.triggers.base import kinds_for
 
 __all__ = ["write_direct"]
 
-_ARGS = "$4, $5, $6, $7, $8, $9, $10, $11, $12, $13"
-_SQL: dict[str, str] = {
-    "kv": "SELECT o_status, o_position, o_version, o_recorded_at"
-    f" FROM picloud_kv_write($1::uuid, $2, $3, {_ARGS})",
-    "docs": "SELECT o_status, o_position, o_version, o_recorded_at, o_created_at"
-    f" FROM picloud_docs_write($1::uuid, $2, $3::uuid, {_ARGS})",
-}
+#: Concurrent direct writes of one app share a transaction (group commit per app).
+_batches = WriteBatches()
 
 
 async def write_direct(
@@ -75,24 +72,24 @@ async def write_direct(
     check_stream(stream)
     meta = run_meta_hooks(meta, stream)
     encoded = encode_event(event)
+    args = (
+        app_id,
+        collection,
+        target,
+        stream,
+        encoded.type,
+        encoded.schema_version,
+        encoded.data,
+        encode_meta(meta),
+        meta.actor,
+        meta.correlation_id,
+        meta.causation_position,
+        meta.idempotency_key,
+    )
+    # Without the outbox hook no trigger fires here, on either path.
+    kinds = [kind.name for kind in kinds_for(encoded.type)] if hooks else []
     try:
-        row = await conn.fetchrow(
-            _SQL[store],
-            app_id,
-            collection,
-            target,
-            stream,
-            encoded.type,
-            encoded.schema_version,
-            encoded.data,
-            encode_meta(meta),
-            meta.actor,
-            meta.correlation_id,
-            meta.causation_position,
-            meta.idempotency_key,
-            # Without the outbox hook no trigger fires here, on either path.
-            [kind.name for kind in kinds_for(encoded.type)] if hooks else [],
-        )
+        row = await _batches.write(conn, store, args, kinds)
     except asyncpg.PostgresError as exc:
         refusal = append_refusal(exc, stream, None, meta)
         if refusal is None:
