@@ -1,6 +1,6 @@
 """One way for an SDK namespace to call an async service from a script run.
 
-``kv::`` and ``docs::`` (and later namespaces) share it: the capability check
+``kv::``, ``docs::`` and ``pubsub::`` share it: the bound run, the capability check
 for an authenticated caller (anonymous runs are gated by the script itself),
 the hop to the event loop through the run's bridge, and the mapping of a
 ``PicloudError`` to a catchable ``<prefix>: <method>: <message> [<code>]``.
@@ -13,10 +13,31 @@ from typing import Any, NoReturn
 
 from picloud.auth.capabilities import Capability
 from picloud.errors import PicloudError
-from picloud.execution.run import ScriptRun
+from picloud.events.types import EventMeta
+from picloud.execution.run import ScriptRun, current_run
 from picloud.sdk._common import fail
 
-__all__ = ["authorize_run", "checked", "fail_with", "service_call"]
+__all__ = ["authorize_run", "bound_run", "checked", "fail_with", "script_meta", "service_call"]
+
+
+def bound_run(prefix: str, method: str) -> ScriptRun:
+    """The run bound on this thread, or a catchable ``… [<prefix>_unavailable]`` error."""
+    run = current_run()
+    if run is None or run.bridge is None:
+        fail(
+            prefix,
+            f"{method}: only available while an app's script runs [{prefix}_unavailable]",
+        )
+    return run
+
+
+def script_meta(run: ScriptRun) -> EventMeta:
+    """Event metadata of a script's write: the script is the actor, the request correlates."""
+    return EventMeta(
+        actor=f"script:{run.script_id}",
+        request_id=run.request_id or None,
+        correlation_id=run.request_id or None,
+    )
 
 
 def fail_with(prefix: str, method: str, exc: PicloudError) -> NoReturn:

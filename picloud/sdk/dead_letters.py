@@ -15,10 +15,10 @@ import msgspec
 
 from picloud.auth.capabilities import AppDeadLetterManage, AppRead, Capability
 from picloud.errors import PicloudError
-from picloud.events.types import EventMeta
-from picloud.execution.run import ScriptRun, current_run
+from picloud.execution.run import ScriptRun
 from picloud.rhai.engine import Engine
 from picloud.sdk._common import fail, limit_sizes, namespace, want_map, want_str
+from picloud.sdk._service import authorize_run, bound_run, script_meta
 from picloud.sdk._values import from_stored
 
 __all__ = ["install_dead_letters"]
@@ -26,22 +26,12 @@ __all__ = ["install_dead_letters"]
 _P = "dead_letters"
 
 
-def _run(fn: str) -> ScriptRun:
-    run = current_run()
-    if run is None or run.bridge is None:
-        fail(_P, f"{fn}: only available while an app's script runs [dead_letters_unavailable]")
-    return run
-
-
 def _call(fn: str, cap_type: type[Capability], op: Callable[[Any, ScriptRun], Any]) -> Any:
-    run = _run(fn)
+    run = bound_run(_P, fn)
     cap = cap_type(run.app_id)  # type: ignore[call-arg]
 
     async def body(conn: Any) -> Any:
-        if run.principal is not None:
-            from picloud.auth.principal import authorize
-
-            await authorize(conn, run.principal, cap)
+        await authorize_run(conn, run, cap)
         return await op(conn, run)
 
     try:
@@ -54,14 +44,6 @@ def _call(fn: str, cap_type: type[Capability], op: Callable[[Any, ScriptRun], An
                 " [dead_letters_permission_denied]",
             )
         fail(_P, f"{fn}: {exc.message} [{exc.code}]")
-
-
-def _meta(run: ScriptRun) -> EventMeta:
-    return EventMeta(
-        actor=f"script:{run.script_id}",
-        request_id=run.request_id or None,
-        correlation_id=run.request_id or None,
-    )
 
 
 def list_(options: Any = None) -> list[Any]:
@@ -106,7 +88,7 @@ def replay(dl_id: Any) -> str:
         _call(
             "replay",
             AppDeadLetterManage,
-            lambda conn, run: service.replay(conn, _meta(run), run.app_id, text),
+            lambda conn, run: service.replay(conn, script_meta(run), run.app_id, text),
         )
     )
 
@@ -119,7 +101,7 @@ def resolve(dl_id: Any) -> bool:
     _call(
         "resolve",
         AppDeadLetterManage,
-        lambda conn, run: service.resolve(conn, _meta(run), run.app_id, text),
+        lambda conn, run: service.resolve(conn, script_meta(run), run.app_id, text),
     )
     return True
 

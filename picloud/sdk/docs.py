@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from picloud.auth.capabilities import AppDocsRead, AppDocsWrite
-from picloud.execution.run import ScriptRun, current_run
+from picloud.execution.run import ScriptRun
 from picloud.rhai.engine import Engine
 from picloud.sdk._common import fail, limit_sizes, namespace, want_map
-from picloud.sdk._service import checked, service_call
+from picloud.sdk._service import bound_run, checked, service_call
 from picloud.sdk._values import from_stored, to_stored
 from picloud.services import docs as service
 from picloud.services.context import CommandContext
@@ -60,13 +60,6 @@ def envelope(rec: DocRecord) -> dict[str, Any]:
     }
 
 
-def _run(method: str) -> ScriptRun:
-    run = current_run()
-    if run is None or run.bridge is None:
-        fail(_P, f"{method}: only available while an app's script runs [docs_unavailable]")
-    return run
-
-
 def _ctx(run: ScriptRun) -> CommandContext:
     # As for KV, the script is the actor; the request id doubles as correlation id.
     return CommandContext(actor=f"script:{run.script_id}", request_id=run.request_id or None)
@@ -74,7 +67,7 @@ def _ctx(run: ScriptRun) -> CommandContext:
 
 def _call(method: str, write: bool, op: Callable[[Any, ScriptRun], Any]) -> Any:
     """Run ``op(conn, run)`` on the loop after the capability check; errors become ``docs:``."""
-    run = _run(method)
+    run = bound_run(_P, method)
     if write:
         return service_call(_P, method, run, AppDocsWrite(run.app_id), "script:write", op)
     return service_call(_P, method, run, AppDocsRead(run.app_id), "script:read", op)

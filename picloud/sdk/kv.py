@@ -23,11 +23,10 @@ from collections.abc import Callable
 from typing import Any
 
 from picloud.auth.capabilities import AppKvRead, AppKvWrite
-from picloud.events.types import EventMeta
-from picloud.execution.run import ScriptRun, current_run
+from picloud.execution.run import ScriptRun
 from picloud.rhai.engine import Engine
 from picloud.sdk._common import fail, limit_sizes, namespace, want_map
-from picloud.sdk._service import checked, service_call
+from picloud.sdk._service import bound_run, checked, script_meta, service_call
 from picloud.sdk._values import from_stored, to_stored
 from picloud.services import kv as service
 from picloud.services.kv import KvLimits
@@ -49,24 +48,9 @@ class KvCollection:
         return f"KvCollection({self.name!r})"
 
 
-def _run(method: str) -> ScriptRun:
-    run = current_run()
-    if run is None or run.bridge is None:
-        fail(_P, f"{method}: KV is only available while an app's script runs [kv_unavailable]")
-    return run
-
-
-def _meta(run: ScriptRun) -> EventMeta:
-    return EventMeta(
-        actor=f"script:{run.script_id}",
-        request_id=run.request_id or None,
-        correlation_id=run.request_id or None,
-    )
-
-
 def _call(method: str, write: bool, op: Callable[[Any, ScriptRun], Any]) -> Any:
     """Run ``op(conn, run)`` on the loop after the capability check; errors become ``kv:``."""
-    run = _run(method)
+    run = bound_run(_P, method)
     if write:
         return service_call(_P, method, run, AppKvWrite(run.app_id), "script:write", op)
     return service_call(_P, method, run, AppKvRead(run.app_id), "script:read", op)
@@ -106,7 +90,9 @@ def build_members(limits: KvLimits) -> tuple[dict[str, Callable[..., Any]], dict
         _call(
             "set",
             True,
-            lambda conn, run: service.set_value(conn, _meta(run), run.app_id, c.name, k, data),
+            lambda conn, run: service.set_value(
+                conn, script_meta(run), run.app_id, c.name, k, data
+            ),
         )
 
     def delete(c: KvCollection, key: Any) -> bool:
@@ -116,7 +102,7 @@ def build_members(limits: KvLimits) -> tuple[dict[str, Callable[..., Any]], dict
             _call(
                 "delete",
                 True,
-                lambda conn, run: service.delete(conn, _meta(run), run.app_id, c.name, k),
+                lambda conn, run: service.delete(conn, script_meta(run), run.app_id, c.name, k),
             )
         )
 

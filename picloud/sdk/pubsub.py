@@ -18,12 +18,12 @@ from collections.abc import Callable
 from typing import Any
 
 from picloud.auth.capabilities import AppPubsubPublish
-from picloud.errors import InvalidInput, PicloudError
-from picloud.events.types import EventMeta
-from picloud.execution.run import ScriptRun, current_run
+from picloud.errors import InvalidInput
+from picloud.execution.run import ScriptRun
 from picloud.realtime.broadcaster import Announcer
 from picloud.rhai.engine import Engine
 from picloud.sdk._common import fail, limit_sizes, namespace
+from picloud.sdk._service import bound_run, checked, script_meta, service_call
 from picloud.sdk._values import to_stored
 from picloud.services import pubsub as service
 
@@ -32,56 +32,24 @@ __all__ = ["install_pubsub"]
 _P = "pubsub"
 
 
-def _run(fn: str) -> ScriptRun:
-    run = current_run()
-    if run is None or run.bridge is None:
-        fail(_P, f"{fn}: only available while an app's script runs [pubsub_unavailable]")
-    return run
-
-
-def _meta(run: ScriptRun) -> EventMeta:
-    return EventMeta(
-        actor=f"script:{run.script_id}",
-        request_id=run.request_id or None,
-        correlation_id=run.request_id or None,
-    )
-
-
-def _checked(fn: str, check: Callable[[], Any]) -> Any:
-    try:
-        return check()
-    except PicloudError as exc:
-        fail(_P, f"{fn}: {exc.message} [{exc.code}]")
-
-
 def build_functions(announcer: Announcer, limits: Any) -> dict[str, Callable[..., Any]]:
     """The ``pubsub::`` functions; ``limits`` has the subscriber-token TTL settings."""
 
     def publish_durable(topic: Any, message: Any) -> int:
         """``pubsub::publish_durable(topic, message)``: the publish's log position."""
-        name = _checked("publish_durable", lambda: service.check_topic(topic))
-        data = _checked("publish_durable", lambda: service.encode_message(to_stored(message)))
-        run = _run("publish_durable")
-        cap = AppPubsubPublish(run.app_id)
+        name = checked(_P, "publish_durable", lambda: service.check_topic(topic))
+        data = checked(_P, "publish_durable", lambda: service.encode_message(to_stored(message)))
+        run = bound_run(_P, "publish_durable")
 
-        async def body(conn: Any) -> int:
-            if run.principal is not None:
-                from picloud.auth.principal import authorize
-
-                await authorize(conn, run.principal, cap)
-            recorded = await service.publish(conn, _meta(run), run.app_id, name, data)
+        async def publish(conn: Any, run: ScriptRun) -> int:
+            recorded = await service.publish(conn, script_meta(run), run.app_id, name, data)
             return recorded.position
 
-        try:
-            position = int(run.bridge.with_conn(body))
-        except PicloudError as exc:
-            if exc.code in ("forbidden", "not_found"):
-                fail(
-                    _P,
-                    "publish_durable: permission denied: the caller lacks AppPubsubPublish"
-                    " (script:write) [pubsub_permission_denied]",
-                )
-            fail(_P, f"publish_durable: {exc.message} [{exc.code}]")
+        position = int(
+            service_call(
+                _P, "publish_durable", run, AppPubsubPublish(run.app_id), "script:write", publish
+            )
+        )
         # Committed: now wake the SSE streams (best effort, never fails the publish).
         announcer.announce(run.app_id, name, position)
         return position
@@ -90,26 +58,22 @@ def build_functions(announcer: Announcer, limits: Any) -> dict[str, Callable[...
         """``pubsub::subscriber_token(topics, ttl_seconds?)``: a token for those topics."""
         from picloud.realtime import tokens
 
-        names = _checked("subscriber_token", lambda: tokens.check_topics(topics))
+        names = checked(_P, "subscriber_token", lambda: tokens.check_topics(topics))
         if ttl is not None and (type(ttl) is not int):
             fail(
                 _P,
                 "subscriber_token: ttl must be an integer number of seconds [pubsub_invalid_ttl]",
             )
         seconds = tokens.clamp_ttl(ttl, limits)
-        run = _run("subscriber_token")
+        run = bound_run(_P, "subscriber_token")
         if run.principal is None:
             fail(
                 _P,
                 "subscriber_token: needs an authenticated caller (the request had no credentials)"
                 " [pubsub_unauthenticated]",
             )
-        cap = AppPubsubPublish(run.app_id)
 
-        async def body(conn: Any) -> str:
-            from picloud.auth.principal import authorize
-
-            await authorize(conn, run.principal, cap)
+        async def mint(conn: Any, run: ScriptRun) -> str:
             rows = await conn.fetch(
                 "SELECT name FROM topics WHERE app_id = $1::uuid AND name = ANY($2::text[])"
                 " AND external_subscribable AND auth_mode = 'token'",
@@ -126,16 +90,11 @@ def build_functions(announcer: Announcer, limits: Any) -> dict[str, Callable[...
             token, _ = await tokens.mint(conn, run.app_id, names, seconds)
             return token
 
-        try:
-            return str(run.bridge.with_conn(body))
-        except PicloudError as exc:
-            if exc.code in ("forbidden", "not_found"):
-                fail(
-                    _P,
-                    "subscriber_token: permission denied: the caller lacks AppPubsubPublish"
-                    " (script:write) [pubsub_permission_denied]",
-                )
-            fail(_P, f"subscriber_token: {exc.message} [{exc.code}]")
+        return str(
+            service_call(
+                _P, "subscriber_token", run, AppPubsubPublish(run.app_id), "script:write", mint
+            )
+        )
 
     return {"publish_durable": publish_durable, "subscriber_token": subscriber_token}
 
