@@ -111,25 +111,29 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_process(settings: Settings) -> Iterator[str]:
-    """The API served by uvicorn in a child process on a loopback port; yields its base URL."""
+def serve_process(settings: Settings, *, graceful_shutdown: int | None = None) -> Iterator[str]:
+    """The API served by uvicorn in a child process on a loopback port; yields its base URL.
+
+    ``graceful_shutdown`` (seconds) bounds how long uvicorn waits for open
+    requests on SIGTERM: SSE streams never finish on their own.
+    """
     port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "picloud.api.asgi:app_from_env",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=settings_env(settings),
-    )
+    args = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "picloud.api.asgi:app_from_env",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    if graceful_shutdown is not None:
+        args += ["--timeout-graceful-shutdown", str(graceful_shutdown)]
+    proc = subprocess.Popen(args, env=settings_env(settings))
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -16,7 +14,7 @@ import pytest
 
 from picloud.settings import Settings
 from tests.integration._deploy import admin_login
-from tests.integration.dataplane.conftest import _free_port, settings_env
+from tests.integration.dataplane.conftest import serve_process
 from tests.integration.triggers.conftest import (  # noqa: F401 - fixtures re-exported
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -74,52 +72,9 @@ async def pub(deploy: Deployer, pool: Any) -> AsyncIterator[PubEnv]:  # noqa: F8
 
 @contextlib.contextmanager
 def sse_server(settings: Settings) -> Iterator[str]:
-    """The API under uvicorn in a child process; yields its base URL.
-
-    ``--timeout-graceful-shutdown`` because open SSE streams never finish on
-    their own, and uvicorn would otherwise wait for them on SIGTERM.
-    """
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "picloud.api.asgi:app_from_env",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--timeout-graceful-shutdown",
-            "1",
-        ],
-        env=settings_env(settings),
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the server exited with {proc.returncode}")
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not start within 60 s")
-            time.sleep(0.1)
+    """The API under uvicorn in a child process, open streams cut 1 s into a shutdown."""
+    with serve_process(settings, graceful_shutdown=1) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture
