@@ -16,7 +16,10 @@ A call ends only when everything it started on the thread's loop has ended
 while the thread goes back to interpreting. Its time limit is the run's: past
 it the call is cancelled, the connection (its state unknown) is dropped and
 the run ends with Rhai's termination error, as the hop would. A connection
-that broke is dropped too; the next call opens a new one.
+that broke is dropped too; the next call opens a new one. Between calls the
+loop does not run, so a connection the server closed meanwhile still looks
+open: one idle for more than ``IDLE_CHECK_AFTER`` seconds answers a
+``SELECT 1`` before it is used (as pools that "pre-ping" do).
 
 Each script thread holds one connection besides the process's pool (so up to
 ``PICLOUD_SCRIPT_POOL_SIZE`` more per API process); the thread closes it when
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -34,12 +38,21 @@ import asyncpg
 
 from picloud.rhai.errors import ErrorTerminated
 
-__all__ = ["ThreadSessions"]
+__all__ = ["IDLE_CHECK_AFTER", "ThreadSessions"]
 
 T = TypeVar("T")
 
+#: A connection idle longer than this (seconds) is checked before use (one round trip).
+IDLE_CHECK_AFTER = 5.0
+
 #: Errors after which a connection is not trusted again (a new one is opened).
-_BROKEN = (ConnectionError, OSError, asyncio.CancelledError, asyncpg.InterfaceError)
+_BROKEN = (
+    ConnectionError,
+    OSError,
+    asyncio.CancelledError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:
@@ -52,11 +65,13 @@ def _new_loop() -> asyncio.AbstractEventLoop:
 
 
 class _Session:
-    __slots__ = ("conn", "loop", "started")
+    __slots__ = ("conn", "loop", "started", "used_at")
 
     def __init__(self) -> None:
         self.loop = _new_loop()
         self.conn: Any = None
+        #: ``time.monotonic()`` at the end of the last call.
+        self.used_at = 0.0
         #: Tasks created on the loop since the last call ended (the calls' own included).
         self.started: list[asyncio.Task[Any]] = []
         self.loop.set_task_factory(self._track)
@@ -71,10 +86,13 @@ class _Session:
 class ThreadSessions:
     """One private event loop and Postgres connection per calling thread."""
 
-    def __init__(self, connect: Callable[[], Awaitable[Any]]) -> None:
+    def __init__(
+        self, connect: Callable[[], Awaitable[Any]], *, idle_check_after: float = IDLE_CHECK_AFTER
+    ) -> None:
         #: Opens a connection (with the pool's codecs and server settings).
         self._connect = connect
         self._local = threading.local()
+        self._idle_check_after = idle_check_after
 
     def call(self, fn: Callable[[Any], Awaitable[T]], limit: float) -> T:
         """``await fn(conn)`` on this thread's session, within ``limit`` seconds.
@@ -92,6 +110,8 @@ class ThreadSessions:
         try:
             async with asyncio.timeout(limit):
                 conn = session.conn
+                if conn is not None and time.monotonic() - session.used_at > self._idle_check_after:
+                    conn = await self._checked(session)
                 if conn is None or conn.is_closed():
                     conn = session.conn = await self._connect()
                 try:
@@ -107,6 +127,20 @@ class ThreadSessions:
         except _BROKEN:
             self._drop(session)
             raise
+
+    async def _checked(self, session: _Session) -> Any:
+        """The session's connection if it still answers, else ``None`` (dropped).
+
+        The loop does not run while the thread interprets, so a connection the
+        server closed meanwhile (a restart, an idle timeout) still looks open:
+        a side-effect-free query finds out before the call's own statement would.
+        """
+        try:
+            await session.conn.execute("SELECT 1")
+        except Exception:  # noqa: BLE001 - any failure: open a new connection instead
+            self._drop(session)
+            return None
+        return session.conn
 
     async def _tidy(self, session: _Session) -> None:
         """Leave the connection as the next call expects it: no transaction, nothing pending."""
@@ -124,6 +158,7 @@ class ThreadSessions:
             session.started.clear()
             await asyncio.wait(pending)
         session.started.clear()
+        session.used_at = time.monotonic()
 
     @staticmethod
     def _drop(session: _Session) -> None:

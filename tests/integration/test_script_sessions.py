@@ -153,3 +153,25 @@ async def test_an_after_commit_send_happens_before_the_call_returns(database_url
     # Then nothing was sent before the commit, and the key was sent when the call returned
     assert during == []
     assert after == ["t:job:1"]
+
+
+async def test_a_connection_the_server_closed_while_idle_is_replaced_before_use(
+    database_url: str, pool: asyncpg.Pool
+) -> None:
+    # Given a thread whose session connection the server closes between two calls
+    # (a restart or an idle timeout), checked for that after any idle moment
+    sessions = ThreadSessions(lambda: connect(database_url), idle_check_after=0.0)
+
+    with ThreadPoolExecutor(1) as thread:
+
+        def on_thread(fn: Any) -> Any:
+            return asyncio.wrap_future(thread.submit(fn))
+
+        before = await on_thread(lambda: _pid(sessions))
+        assert await pool.fetchval("SELECT pg_terminate_backend($1)", before) is True
+        assert await _eventually_gone(pool, {before}) == set()
+        # When the thread makes its next call
+        after = await on_thread(lambda: _pid(sessions))
+        await on_thread(sessions.close_thread)
+    # Then it runs on a new connection instead of failing
+    assert after != before
