@@ -20,8 +20,9 @@ code would; PiCloud's script threads each query on a connection of their own.
 A pair (set+get, create+find) is one op. Variants of a cell run in alternating
 rounds so load drift hits them alike, and the median round is reported. At
 more than one worker PiCloud is measured twice: every worker in its own app,
-and all workers in one app (an app's writes serialize on its append lock, the
-worst case). Uses ``DATABASE_URL`` (else the embedded PostgreSQL) and a
+and all workers in one app (an app's writes serialize on its append lock
+through the commit's flush; concurrent ones share a transaction,
+picloud/services/write_batches.py). Uses ``DATABASE_URL`` (else the embedded PostgreSQL) and a
 scratch database that is dropped afterwards. Loopback only; not part of tests.
 """
 
