@@ -277,23 +277,13 @@ async def create_doc(
     event = DocCreated(app_id=app_id, collection=collection, doc_id=doc_id, data=data)
     row = await _direct(conn, ctx, event)
     if row is not None:
-        return DocRecord(
-            id=doc_id,
-            collection=collection,
-            data=data,
-            version=row["o_version"],
-            created_at=row["o_recorded_at"],
-            updated_at=row["o_recorded_at"],
-        )
-    async with conn.transaction():
-        (rec,) = await emit(conn, ctx, doc_stream(doc_id), NEW_STREAM, [event], app_id=app_id)
+        version, at = row["o_version"], row["o_recorded_at"]
+    else:
+        async with conn.transaction():
+            (rec,) = await emit(conn, ctx, doc_stream(doc_id), NEW_STREAM, [event], app_id=app_id)
+        version, at = rec.version, rec.recorded_at
     return DocRecord(
-        id=doc_id,
-        collection=collection,
-        data=data,
-        version=rec.version,
-        created_at=rec.recorded_at,
-        updated_at=rec.recorded_at,
+        id=doc_id, collection=collection, data=data, version=version, created_at=at, updated_at=at
     )
 
 
@@ -332,31 +322,36 @@ async def update_doc(
     if direct is not None:
         if direct["o_status"] == "absent":
             return None
-        return DocRecord(
-            id=doc_id,
-            collection=collection,
-            data=data,
-            version=direct["o_version"],
-            created_at=direct["o_created_at"],
-            updated_at=direct["o_recorded_at"],
+        version, created, updated = (
+            direct["o_version"],
+            direct["o_created_at"],
+            direct["o_recorded_at"],
         )
-    # BEGIN and the app lock in one round trip; the read is its own statement
-    # so that it sees whatever committed while this one waited for the lock.
-    async with locked_transaction(conn, app_id):
-        row = await _current(conn, app_id, collection, doc_id)
-        if row is None:
-            return None
-        event = DocUpdated(
-            app_id=app_id, collection=collection, doc_id=doc_id, data=data, prev_data=row["data"]
-        )
-        (rec,) = await emit(conn, ctx, doc_stream(doc_id), row["version"], [event], app_id=app_id)
+    else:
+        # BEGIN and the app lock in one round trip; the read is its own statement
+        # so that it sees whatever committed while this one waited for the lock.
+        async with locked_transaction(conn, app_id):
+            row = await _current(conn, app_id, collection, doc_id)
+            if row is None:
+                return None
+            event = DocUpdated(
+                app_id=app_id,
+                collection=collection,
+                doc_id=doc_id,
+                data=data,
+                prev_data=row["data"],
+            )
+            (rec,) = await emit(
+                conn, ctx, doc_stream(doc_id), row["version"], [event], app_id=app_id
+            )
+        version, created, updated = rec.version, row["created_at"], rec.recorded_at
     return DocRecord(
         id=doc_id,
         collection=collection,
         data=data,
-        version=rec.version,
-        created_at=row["created_at"],
-        updated_at=rec.recorded_at,
+        version=version,
+        created_at=created,
+        updated_at=updated,
     )
 
 

@@ -17,16 +17,9 @@ from picloud.errors import Conflict
 from picloud.events.types import EventMeta
 from picloud.execution.run import ScriptRun, bind_run
 from picloud.services import kv as service
-from picloud.services.apps import create_app
-from picloud.services.context import CommandContext
+from tests.integration._direct_paths import new_app
 
 META = EventMeta(actor="script:test", request_id="req-1", correlation_id="req-1")
-
-
-async def _app(pool: asyncpg.Pool, slug: str) -> str:
-    async with pool.acquire() as conn:
-        app = await create_app(conn, CommandContext(actor="system", request_id="t"), slug, slug)
-    return str(app.id)
 
 
 async def _set(pool: asyncpg.Pool, app_id: str, key: str, value: Any) -> None:
@@ -59,7 +52,7 @@ async def test_writes_queued_behind_a_busy_app_commit_together_in_order(
     pool: asyncpg.Pool,
 ) -> None:
     # Given an app whose lock is held, and a first write waiting for it
-    app_id = await _app(pool, "batched")
+    app_id = await new_app(pool, "batched")
     async with _app_locked(pool, app_id):
         first = asyncio.create_task(_set(pool, app_id, "k", 0))
         await _waiting_on_lock(pool, 1)
@@ -89,8 +82,8 @@ async def test_writes_queued_behind_a_busy_app_commit_together_in_order(
 
 async def test_a_write_that_fails_in_a_batch_fails_alone(pool: asyncpg.Pool) -> None:
     # Given an app with one key whose stream another app owns (a write to it is refused)
-    app_id = await _app(pool, "mixed")
-    other = await _app(pool, "other")
+    app_id = await new_app(pool, "mixed")
+    other = await new_app(pool, "other")
     await pool.execute(
         "INSERT INTO streams (stream, app_id, version) VALUES ($1, $2::uuid, 1)",
         f"kv-{app_id}-c:bad",
@@ -115,7 +108,7 @@ async def test_a_write_that_fails_in_a_batch_fails_alone(pool: asyncpg.Pool) -> 
 
 async def test_a_write_given_up_while_queued_is_not_made(pool: asyncpg.Pool) -> None:
     # Given writes queued behind a busy app
-    app_id = await _app(pool, "gaveup")
+    app_id = await new_app(pool, "gaveup")
     async with _app_locked(pool, app_id):
         first = asyncio.create_task(_set(pool, app_id, "first", 0))
         await _waiting_on_lock(pool, 1)
@@ -144,7 +137,7 @@ async def test_a_caller_near_its_deadline_writes_alone_rather_than_lead(
     pool: asyncpg.Pool,
 ) -> None:
     # Given writes queued behind a busy app, the first of them from a run with 0.5 s left
-    app_id = await _app(pool, "deadline")
+    app_id = await new_app(pool, "deadline")
     run = ScriptRun(
         app_id=app_id,
         app_slug="deadline",

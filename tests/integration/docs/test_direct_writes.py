@@ -18,18 +18,11 @@ import pytest
 
 from picloud.projections.docs import PROJECTION
 from picloud.projections.rebuild import rebuild
-from picloud.services import direct
 from picloud.services import docs as service
-from picloud.services.apps import create_app
 from picloud.services.context import CommandContext
+from tests.integration._direct_paths import new_app, through_both_paths
 
 CTX = CommandContext(actor="script:test", request_id="req-1")
-
-
-async def _app(pool: asyncpg.Pool, slug: str) -> str:
-    async with pool.acquire() as conn:
-        app = await create_app(conn, CommandContext(actor="system", request_id="t"), slug, slug)
-    return str(app.id)
 
 
 async def _run_writes(pool: asyncpg.Pool, app_id: str) -> list[Any]:
@@ -104,13 +97,9 @@ async def test_direct_and_general_paths_write_identical_events_and_rows(
     pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given one app written through picloud_docs_write and one through the general path
-    direct_app = await _app(pool, "direct")
-    general_app = await _app(pool, "general")
-    direct_answers = await _run_writes(pool, direct_app)
-    with monkeypatch.context() as m:
-        # An extra append hook makes the direct path step aside (it would skip the hook).
-        m.setattr(direct, "append_hooks", lambda: (object(),))
-        general_answers = await _run_writes(pool, general_app)
+    (direct_app, direct_answers), (general_app, general_answers) = await through_both_paths(
+        pool, monkeypatch, _run_writes
+    )
     # Then both answered alike
     assert direct_answers == general_answers
     assert direct_answers[4:9] == [None, None, True, False, False]
@@ -139,7 +128,7 @@ async def test_direct_and_general_paths_write_identical_events_and_rows(
 
 async def test_concurrent_updates_each_carry_the_data_they_replaced(pool: asyncpg.Pool) -> None:
     # Given a document updated by 30 concurrent writers
-    app_id = await _app(pool, "race")
+    app_id = await new_app(pool, "race")
     async with pool.acquire() as conn:
         doc = await service.create_doc(conn, CTX, app_id, "c", {"n": -1})
 

@@ -21,12 +21,11 @@ from picloud.events.store import DuplicateAppend
 from picloud.events.types import EventMeta
 from picloud.projections.kv import PROJECTION
 from picloud.projections.rebuild import rebuild
-from picloud.services import direct
 from picloud.services import kv as service
-from picloud.services.apps import create_app
 from picloud.services.context import CommandContext
 from picloud.services.scripts import create_script
 from picloud.services.triggers import create_trigger, set_enabled
+from tests.integration._direct_paths import new_app, through_both_paths
 
 #: (op, collection, key, value): sets, overwrites, JSON null, deletes, absent deletes, re-creates.
 WRITES: list[tuple[str, str, str, Any]] = [
@@ -46,12 +45,6 @@ WRITES: list[tuple[str, str, str, Any]] = [
 ]
 
 META = EventMeta(actor="script:test", request_id="req-1", correlation_id="req-1")
-
-
-async def _app(pool: asyncpg.Pool, slug: str) -> str:
-    async with pool.acquire() as conn:
-        app = await create_app(conn, CommandContext(actor="system", request_id="t"), slug, slug)
-    return str(app.id)
 
 
 async def _run_writes(pool: asyncpg.Pool, app_id: str) -> list[Any]:
@@ -97,13 +90,9 @@ async def test_direct_and_general_paths_write_identical_events_and_rows(
     pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given one app written through picloud_kv_write and one through the general path
-    direct_app = await _app(pool, "direct")
-    general_app = await _app(pool, "general")
-    direct_results = await _run_writes(pool, direct_app)
-    with monkeypatch.context() as m:
-        # An extra append hook makes the direct path step aside (it would skip the hook).
-        m.setattr(direct, "append_hooks", lambda: (object(),))
-        general_results = await _run_writes(pool, general_app)
+    (direct_app, direct_results), (general_app, general_results) = await through_both_paths(
+        pool, monkeypatch, _run_writes
+    )
     # Then both answered alike, and wrote the same events and the same projection rows
     assert direct_results == general_results
     assert [r for r in direct_results if r is not None] == [True, False, False, True]
@@ -130,7 +119,7 @@ async def test_direct_path_reports_previous_values_exactly_under_concurrency(
     pool: asyncpg.Pool,
 ) -> None:
     # Given 30 concurrent sets of one key, each on its own connection
-    app_id = await _app(pool, "race")
+    app_id = await new_app(pool, "race")
 
     async def put(i: int) -> None:
         async with pool.acquire() as conn:
@@ -157,7 +146,7 @@ async def test_direct_path_reports_previous_values_exactly_under_concurrency(
 
 async def test_direct_path_honours_idempotency_keys(pool: asyncpg.Pool) -> None:
     # Given a write carrying an idempotency key (as a trigger job's writes do)
-    app_id = await _app(pool, "idem")
+    app_id = await new_app(pool, "idem")
     meta = EventMeta(actor="script:test", idempotency_key="job-1:0")
     async with pool.acquire() as conn:
         await service.set_value(conn, meta, app_id, "c", "k", b"1")
@@ -181,7 +170,7 @@ async def test_writes_of_an_app_with_an_enabled_trigger_reach_the_outbox(
     pool: asyncpg.Pool,
 ) -> None:
     # Given an app with a kv trigger on collection "c" (a direct write would skip the outbox)
-    app_id = await _app(pool, "trig")
+    app_id = await new_app(pool, "trig")
     ctx = CommandContext(actor="system", request_id="t")
     async with pool.acquire() as conn:
         script = await create_script(conn, ctx, app_id, "on_kv", "endpoint", "ctx.event")
