@@ -96,8 +96,11 @@ async def test_randomized_script_workload_rebuilds_identically(pool: asyncpg.Poo
     async with pool.acquire() as conn:
         app_ids = [(await apps.create_app(conn, CTX, f"ws{i}", f"W{i}")).id for i in range(3)]
     refused = await asyncio.gather(*(_worker(pool, s, 60, app_ids) for s in range(4)))
-    # and an app deleted with its scripts and routes still in place
+    # and a route that survives (the random workload may unroute everything)
+    # next to an app deleted with its scripts and routes still in place
     async with pool.acquire() as conn:
+        kept = await scripts.create_script(conn, CTX, app_ids[0], "kept", "endpoint", "1")
+        await routes.create_route(conn, CTX, kept.id, "GET", "/kept", "sync")
         doomed = await apps.create_app(conn, CTX, "doomed", "Doomed")
         s = await scripts.create_script(conn, CTX, doomed.id, "main", "endpoint", "1")
         await routes.create_route(conn, CTX, s.id, "GET", "/", "sync")
