@@ -131,6 +131,15 @@ class WriteBatches:
         self._lock = threading.Lock()
         self._queues: dict[tuple[str, str, tuple[str, ...]], _Queue] = {}
 
+    def waiting(self, store: str, app_id: str) -> int:
+        """How many writes of the app wait for the batch in flight (for tests and metrics)."""
+        with self._lock:
+            return sum(
+                len(queue.waiting)
+                for (kind, app, _), queue in self._queues.items()
+                if kind == store and app == app_id
+            )
+
     async def write(
         self, conn: Any, store: str, args: Sequence[Any], trigger_kinds: list[str]
     ) -> Any:

@@ -16,6 +16,7 @@ import pytest
 from picloud.errors import Conflict
 from picloud.events.types import EventMeta
 from picloud.execution.run import ScriptRun, bind_run
+from picloud.services import direct
 from picloud.services import kv as service
 from tests.integration._direct_paths import new_app
 
@@ -25,6 +26,15 @@ META = EventMeta(actor="script:test", request_id="req-1", correlation_id="req-1"
 async def _set(pool: asyncpg.Pool, app_id: str, key: str, value: Any) -> None:
     async with pool.acquire() as conn:
         await service.set_value(conn, META, app_id, "c", key, msgspec.json.encode(value))
+
+
+async def _queued(app_id: str, count: int) -> None:
+    """Until ``count`` KV writes of the app wait behind the batch in flight."""
+    deadline = time.monotonic() + 10
+    while direct._batches.waiting("kv", app_id) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"fewer than {count} writes queued")
+        await asyncio.sleep(0.01)
 
 
 async def _waiting_on_lock(pool: asyncpg.Pool, count: int) -> None:
@@ -58,7 +68,7 @@ async def test_writes_queued_behind_a_busy_app_commit_together_in_order(
         await _waiting_on_lock(pool, 1)
         # When eight more writes of the same key arrive meanwhile (the pool has ten connections)
         rest = [asyncio.create_task(_set(pool, app_id, "k", i)) for i in range(1, 9)]
-        await asyncio.sleep(0.2)
+        await _queued(app_id, 8)
     await asyncio.gather(first, *rest)
     # Then all nine are in the log, the eight in one transaction after the first
     rows = await pool.fetch(
@@ -95,7 +105,7 @@ async def test_a_write_that_fails_in_a_batch_fails_alone(pool: asyncpg.Pool) -> 
         # When a batch forms of good writes and the bad one
         batch = [asyncio.create_task(_set(pool, app_id, f"good{i}", i)) for i in range(4)]
         bad = asyncio.create_task(_set(pool, app_id, "bad", "x"))
-        await asyncio.sleep(0.2)
+        await _queued(app_id, 5)
     results = await asyncio.gather(first, *batch, bad, return_exceptions=True)
     # Then only the bad write failed, with its own error, and every good one is stored
     assert results[:-1] == [None] * 5
@@ -114,7 +124,7 @@ async def test_a_write_given_up_while_queued_is_not_made(pool: asyncpg.Pool) -> 
         await _waiting_on_lock(pool, 1)
         kept = asyncio.create_task(_set(pool, app_id, "kept", 1))
         dropped = asyncio.create_task(_set(pool, app_id, "dropped", 2))
-        await asyncio.sleep(0.2)
+        await _queued(app_id, 2)
         # When one caller gives up before its turn (its run timed out)
         dropped.cancel()
     await asyncio.gather(first, kept)
@@ -153,9 +163,9 @@ async def test_a_caller_near_its_deadline_writes_alone_rather_than_lead(
         await _waiting_on_lock(pool, 1)
         with bind_run(run):  # the task copies the bound run
             hurried = asyncio.create_task(_set(pool, app_id, "hurried", 1))
-        await asyncio.sleep(0.05)
+        await _queued(app_id, 1)
         others = [asyncio.create_task(_set(pool, app_id, f"k{i}", i)) for i in range(3)]
-        await asyncio.sleep(0.2)
+        await _queued(app_id, 4)
     await asyncio.gather(first, hurried, *others)
     # Then the hurried write committed on its own, and the others together after it
     rows = await pool.fetch(
