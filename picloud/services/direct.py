@@ -21,6 +21,7 @@ direct writes of one app commit together (:mod:`picloud.services.write_batches`)
 
 from __future__ import annotations
 
+import time
 from typing import Any, Literal
 
 import asyncpg
@@ -39,10 +40,17 @@ from picloud.outbox.writer import write_outbox
 from picloud.services.write_batches import WriteBatches
 from picloud.triggers.base import kinds_for
 
-__all__ = ["write_direct"]
+__all__ = ["TRIGGERED_HINT_SECONDS", "write_direct"]
 
 #: Concurrent direct writes of one app share a transaction (group commit per app).
 _batches = WriteBatches()
+
+#: After a direct write stepped aside for an app's triggers, that app's writes of
+#: the store take the general path at once for this long (seconds): the attempt
+#: would cost a round trip for nothing. A hint only: the general path is always
+#: correct, and once it lapses a direct write is tried again.
+TRIGGERED_HINT_SECONDS = 5.0
+_triggered_until: dict[tuple[str, str], float] = {}
 
 
 async def write_direct(
@@ -69,6 +77,12 @@ async def write_direct(
     hooks = append_hooks()
     if hooks and hooks != (write_outbox,):
         return None
+    hint = (store, app_id)
+    until = _triggered_until.get(hint)
+    if until is not None:
+        if time.monotonic() < until:
+            return None
+        del _triggered_until[hint]
     check_stream(stream)
     meta = run_meta_hooks(meta, stream)
     encoded = encode_event(event)
@@ -97,6 +111,7 @@ async def write_direct(
         raise refusal from exc
     status = row["o_status"]
     if status == "triggers":
+        _triggered_until[hint] = time.monotonic() + TRIGGERED_HINT_SECONDS
         return None
     if status == "duplicate":
         raise duplicate_append(meta, row["o_position"])

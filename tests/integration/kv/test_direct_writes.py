@@ -21,6 +21,7 @@ from picloud.events.store import DuplicateAppend
 from picloud.events.types import EventMeta
 from picloud.projections.kv import PROJECTION
 from picloud.projections.rebuild import rebuild
+from picloud.services import direct
 from picloud.services import kv as service
 from picloud.services.context import CommandContext
 from picloud.services.scripts import create_script
@@ -200,3 +201,37 @@ async def test_writes_of_an_app_with_an_enabled_trigger_reach_the_outbox(
     # Then each write is one event, and only the first put a job in the outbox
     assert enabled == (1, 1)
     assert disabled == (1, 0)
+
+
+async def test_an_app_with_triggers_skips_direct_attempts_for_a_while(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an app with an enabled kv trigger, and a count of direct-write statements
+    app_id = await new_app(pool, "hinted")
+    ctx = CommandContext(actor="system", request_id="t")
+    attempts: list[str] = []
+    real_write = direct._batches.write
+
+    async def counting(conn: Any, store: str, args: Any, kinds: list[str]) -> Any:
+        attempts.append(store)
+        return await real_write(conn, store, args, kinds)
+
+    monkeypatch.setattr(direct._batches, "write", counting)
+    async with pool.acquire() as conn:
+        script = await create_script(conn, ctx, app_id, "on_kv", "endpoint", "ctx.event")
+        await create_trigger(conn, ctx, app_id, "kv", {"script_id": script.id, "collection": "c"})
+        # When it writes three keys
+        for key in ("a", "b", "c"):
+            await service.set_value(conn, META, app_id, "c", key, b"1")
+        # Then only the first tried a direct write (which stepped aside); all three are stored
+        assert attempts == ["kv"]
+        assert (
+            await pool.fetchval("SELECT count(*) FROM kv_entries WHERE app_id = $1::uuid", app_id)
+            == 3
+        )
+        # And once the hint has lapsed, the next write tries again
+        monkeypatch.setattr(direct, "TRIGGERED_HINT_SECONDS", 0.0)
+        direct._triggered_until.clear()
+        await service.set_value(conn, META, app_id, "c", "d", b"1")
+        await service.set_value(conn, META, app_id, "c", "e", b"1")
+    assert attempts == ["kv", "kv", "kv"]
