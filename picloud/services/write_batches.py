@@ -116,12 +116,14 @@ class _Write:
 
 
 class _Queue:
-    __slots__ = ("busy", "waiting")
+    __slots__ = ("busy", "heir", "waiting")
 
     def __init__(self) -> None:
         #: A batch of this queue is in flight (its leader hands over when it lands).
         self.busy = False
         self.waiting: list[_Write] = []
+        #: The caller the lead was handed to and that has not taken it up yet.
+        self.heir: _Write | None = None
 
 
 class WriteBatches:
@@ -158,10 +160,16 @@ class WriteBatches:
             if lead:
                 queue.busy = True
         if not lead:
-            answer = await me.future
+            try:
+                answer = await me.future
+            except BaseException:
+                self._give_up(key, queue, me)
+                raise
             if answer is not _LEAD:
                 return answer
             # Our turn to lead: a fresh future for our own row (still first in the queue).
+            with self._lock:
+                queue.heir = None
             me.future = me.loop.create_future()
         run = current_run()
         if run is not None and run.remaining() < LEAD_MIN_SECONDS:
@@ -200,10 +208,21 @@ class WriteBatches:
         with self._lock:
             queue.waiting = [w for w in queue.waiting if not w.future.done()]
             if queue.waiting:
-                queue.waiting[0].settle(_LEAD)
+                queue.heir = queue.waiting[0]
+                queue.heir.settle(_LEAD)
             else:
+                queue.heir = None
                 queue.busy = False
                 del self._queues[key]
+
+    def _give_up(self, key: tuple[str, str, tuple[str, ...]], queue: _Queue, me: _Write) -> None:
+        """A queued caller stops waiting (its run ended); a lead handed to it passes on."""
+        with self._lock:
+            if me in queue.waiting:
+                queue.waiting.remove(me)
+            inherited = queue.heir is me
+        if inherited:
+            self._hand_over(key, queue)
 
     @staticmethod
     async def _run(conn: Any, store: str, batch: list[_Write], kinds: list[str]) -> None:

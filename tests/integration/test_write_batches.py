@@ -16,7 +16,7 @@ import pytest
 from picloud.errors import Conflict
 from picloud.events.types import EventMeta
 from picloud.execution.run import ScriptRun, bind_run
-from picloud.services import direct
+from picloud.services import direct, write_batches
 from picloud.services import kv as service
 from tests.integration._direct_paths import new_app
 
@@ -177,3 +177,37 @@ async def test_a_caller_near_its_deadline_writes_alone_rather_than_lead(
     assert keys[:2] == ["first", "hurried"] and sorted(keys[2:]) == ["k0", "k1", "k2"]
     transactions = [r["tx"] for r in rows]
     assert len(set(transactions)) == 3 and len(set(transactions[2:])) == 1
+
+
+async def test_a_lead_handed_to_a_caller_that_gives_up_passes_on(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given two writes queued behind a busy app, the first of which gives up exactly
+    # as the lead is handed to it (its run ends at that moment)
+    app_id = await new_app(pool, "heir")
+    tasks: dict[str, asyncio.Task[None]] = {}
+    real_settle = write_batches._Write.settle
+
+    def settle(write: Any, result: Any, error: BaseException | None = None) -> None:
+        if result is write_batches._LEAD and write.args[2] == "quitter":
+            tasks["quitter"].cancel()
+        real_settle(write, result, error)
+
+    monkeypatch.setattr(write_batches._Write, "settle", settle)
+    async with _app_locked(pool, app_id):
+        first = asyncio.create_task(_set(pool, app_id, "first", 0))
+        await _waiting_on_lock(pool, 1)
+        tasks["quitter"] = asyncio.create_task(_set(pool, app_id, "quitter", 1))
+        await _queued(app_id, 1)
+        patient = asyncio.create_task(_set(pool, app_id, "patient", 2))
+        await _queued(app_id, 2)
+    # When the first write lands and hands the lead on
+    await asyncio.wait_for(asyncio.gather(first, patient), timeout=10)
+    # Then the lead passed to the next caller: its write was made, the quitter's was not
+    with pytest.raises(asyncio.CancelledError):
+        await tasks["quitter"]
+    keys = await pool.fetch(
+        "SELECT key FROM kv_entries WHERE app_id = $1::uuid ORDER BY key", app_id
+    )
+    assert [r["key"] for r in keys] == ["first", "patient"]
+    assert direct._batches.waiting("kv", app_id) == 0
