@@ -82,7 +82,7 @@ async def write_direct(
     if until is not None:
         if time.monotonic() < until:
             return None
-        del _triggered_until[hint]
+        _triggered_until.pop(hint, None)  # script threads may race here
     check_stream(stream)
     meta = run_meta_hooks(meta, stream)
     encoded = encode_event(event)
