@@ -1,8 +1,8 @@
 """One way for an SDK namespace to call an async service from a script run.
 
-``kv::``, ``docs::`` and ``pubsub::`` share it: the bound run, the capability check
-for an authenticated caller (anonymous runs are gated by the script itself),
-the hop to the event loop through the run's bridge, and the mapping of a
+``kv::``, ``docs::``, ``pubsub::`` and ``dead_letters::`` share it: the bound
+run, the capability check for an authenticated caller (anonymous runs are
+gated by the script itself), the call through the run's bridge, and the mapping of a
 ``PicloudError`` to a catchable ``<prefix>: <method>: <message> [<code>]``.
 """
 
@@ -16,8 +16,17 @@ from picloud.errors import PicloudError
 from picloud.events.types import EventMeta
 from picloud.execution.run import ScriptRun, current_run
 from picloud.sdk._common import fail
+from picloud.services.context import CommandContext
 
-__all__ = ["authorize_run", "bound_run", "checked", "fail_with", "script_meta", "service_call"]
+__all__ = [
+    "authorize_run",
+    "bound_run",
+    "checked",
+    "fail_with",
+    "script_context",
+    "script_meta",
+    "service_call",
+]
 
 
 def bound_run(prefix: str, method: str) -> ScriptRun:
@@ -31,13 +40,14 @@ def bound_run(prefix: str, method: str) -> ScriptRun:
     return run
 
 
+def script_context(run: ScriptRun) -> CommandContext:
+    """A script's write as a command: the script is the actor, the request correlates."""
+    return CommandContext(actor=f"script:{run.script_id}", request_id=run.request_id or None)
+
+
 def script_meta(run: ScriptRun) -> EventMeta:
-    """Event metadata of a script's write: the script is the actor, the request correlates."""
-    return EventMeta(
-        actor=f"script:{run.script_id}",
-        request_id=run.request_id or None,
-        correlation_id=run.request_id or None,
-    )
+    """Event metadata of a script's write (see :func:`script_context`)."""
+    return script_context(run).meta()
 
 
 def fail_with(prefix: str, method: str, exc: PicloudError) -> NoReturn:

@@ -22,10 +22,9 @@ from picloud.auth.capabilities import AppDocsRead, AppDocsWrite
 from picloud.execution.run import ScriptRun
 from picloud.rhai.engine import Engine
 from picloud.sdk._common import fail, limit_sizes, namespace, want_map
-from picloud.sdk._service import bound_run, checked, service_call
+from picloud.sdk._service import bound_run, checked, script_context, service_call
 from picloud.sdk._values import from_stored, to_stored
 from picloud.services import docs as service
-from picloud.services.context import CommandContext
 from picloud.services.docs import DocRecord, DocsLimits
 
 __all__ = ["DocsCollection", "envelope", "install_docs"]
@@ -58,11 +57,6 @@ def envelope(rec: DocRecord) -> dict[str, Any]:
         "updated_at": _stamp(rec.updated_at),
         "version": rec.version,
     }
-
-
-def _ctx(run: ScriptRun) -> CommandContext:
-    # As for KV, the script is the actor; the request id doubles as correlation id.
-    return CommandContext(actor=f"script:{run.script_id}", request_id=run.request_id or None)
 
 
 def _call(method: str, write: bool, op: Callable[[Any, ScriptRun], Any]) -> Any:
@@ -109,7 +103,7 @@ def build_members(limits: DocsLimits) -> tuple[dict[str, Callable[..., Any]], di
             "create",
             True,
             lambda conn, run: service.create_doc(
-                conn, _ctx(run), run.app_id, c.name, stored, limits
+                conn, script_context(run), run.app_id, c.name, stored, limits
             ),
         )
         return envelope(rec)
@@ -150,7 +144,7 @@ def build_members(limits: DocsLimits) -> tuple[dict[str, Callable[..., Any]], di
             "update",
             True,
             lambda conn, run: service.update_doc(
-                conn, _ctx(run), run.app_id, c.name, doc_id, stored, limits
+                conn, script_context(run), run.app_id, c.name, doc_id, stored, limits
             ),
         )
         return None if rec is None else envelope(rec)
@@ -161,7 +155,9 @@ def build_members(limits: DocsLimits) -> tuple[dict[str, Callable[..., Any]], di
             _call(
                 "delete",
                 True,
-                lambda conn, run: service.delete_doc(conn, _ctx(run), run.app_id, c.name, doc_id),
+                lambda conn, run: service.delete_doc(
+                    conn, script_context(run), run.app_id, c.name, doc_id
+                ),
             )
         )
 

@@ -371,12 +371,13 @@ async def set_value(
 
 async def delete(conn: Any, meta: EventMeta, app_id: str, collection: str, key: str) -> bool:
     """Delete ``key``; ``False`` (and no event) when it was not there."""
-    # A miss needs no lock: it is ordered before any concurrent set.
-    if not await has(conn, app_id, collection, key):
-        return False
+    # One statement tells a miss ("absent", nothing written) from a deletion.
     status = await _direct(conn, meta, KvDeleted(app_id=app_id, collection=collection, key=key))
     if status is not None:
         return status == "ok"
+    # A miss needs no lock: it is ordered before any concurrent set.
+    if not await has(conn, app_id, collection, key):
+        return False
     async with locked_transaction(conn, app_id):
         version, prev = await _current(conn, app_id, collection, key)
         if prev is None:

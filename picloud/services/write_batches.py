@@ -33,6 +33,7 @@ leader uses its own. Across processes the app lock still serializes batches.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -226,22 +227,18 @@ class WriteBatches:
 
     @staticmethod
     async def _run(conn: Any, store: str, batch: list[_Write], kinds: list[str]) -> None:
-        if len(batch) == 1:
-            only = batch[0]
+        rows = None
+        if len(batch) > 1:
+            columns = [list(column) for column in zip(*(w.args for w in batch), strict=True)]
+            # If the batch fails, nothing committed: each write alone finds the culprit.
+            with contextlib.suppress(Exception):
+                rows = await conn.fetch(BATCH_SQL[store], *columns, kinds)
+        if rows is not None:
+            for write, row in zip(batch, rows, strict=True):
+                write.settle(row)
+            return
+        for write in batch:
             try:
-                only.settle(await conn.fetchrow(SINGLE_SQL[store], *only.args, kinds))
-            except Exception as exc:  # noqa: BLE001 - the caller's error, raised there
-                only.settle(None, exc)
-            return
-        columns = [list(column) for column in zip(*(w.args for w in batch), strict=True)]
-        try:
-            rows = await conn.fetch(BATCH_SQL[store], *columns, kinds)
-        except Exception:  # noqa: BLE001 - nothing committed: each write alone finds the culprit
-            for write in batch:
-                try:
-                    write.settle(await conn.fetchrow(SINGLE_SQL[store], *write.args, kinds))
-                except Exception as exc:  # noqa: BLE001 - raised to its own caller
-                    write.settle(None, exc)
-            return
-        for write, row in zip(batch, rows, strict=True):
-            write.settle(row)
+                write.settle(await conn.fetchrow(SINGLE_SQL[store], *write.args, kinds))
+            except Exception as exc:  # noqa: BLE001 - raised to its own caller
+                write.settle(None, exc)
