@@ -9,13 +9,17 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import asyncpg
+import msgspec
 import pytest
 
 from picloud.db import connect
+from picloud.events.types import EventMeta
 from picloud.execution.pool import ScriptPool
 from picloud.execution.sessions import ThreadSessions
 from picloud.outbox.sender import configure_sender, send_after_commit
 from picloud.rhai.errors import ErrorTerminated
+from picloud.services import direct, kv
+from tests.integration._direct_paths import new_app
 
 
 def _pid(sessions: ThreadSessions) -> int:
@@ -175,3 +179,97 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced_before_use(
         await on_thread(sessions.close_thread)
     # Then it runs on a new connection instead of failing
     assert after != before
+
+
+async def test_writes_queued_on_script_threads_commit_together_and_each_call_returns(
+    database_url: str, pool: asyncpg.Pool
+) -> None:
+    # Given an app whose lock is held, and four script threads' sessions
+    app_id = await new_app(pool, "threads")
+    sessions = ThreadSessions(lambda: connect(database_url))
+    meta = EventMeta(actor="script:test")
+
+    def write(value: int) -> None:
+        data = msgspec.json.encode(value)
+        sessions.call(lambda conn: kv.set_value(conn, meta, app_id, "c", "k", data), 10.0)
+
+    scripts = ScriptPool(4, on_exit=sessions.close_thread)
+    try:
+        async with pool.acquire() as holder, holder.transaction():
+            await holder.execute("SELECT picloud_lock_app($1::uuid)", app_id)
+            # When one write waits for the lock and three more queue behind it
+            first = asyncio.create_task(scripts.run(write, 0, wait=10, timeout=10))
+            await _until(lambda: direct._batches.waiting("kv", app_id) == 0, pool)
+            rest = [
+                asyncio.create_task(scripts.run(write, i, wait=10, timeout=10)) for i in range(1, 4)
+            ]
+            await _until_queued(app_id, 3)
+        # Then every call returns once the lock is free (the queued ones led by one of them)
+        await asyncio.wait_for(asyncio.gather(first, *rest), 10)
+    finally:
+        scripts.shutdown()
+    rows = await pool.fetch(
+        "SELECT version, xmin::text AS tx FROM events"
+        " WHERE app_id = $1::uuid AND type = 'kv.set' ORDER BY position",
+        app_id,
+    )
+    # And the three queued writes were one transaction after the first
+    assert [r["version"] for r in rows] == [1, 2, 3, 4]
+    assert len({r["tx"] for r in rows[1:]}) == 1 and rows[0]["tx"] != rows[1]["tx"]
+
+
+async def _until(predicate: Any, pool: asyncpg.Pool) -> None:
+    """Until a backend waits for an advisory lock (the first write) and ``predicate()``."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        waiting = await pool.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'advisory'"
+        )
+        if waiting and predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the first write never waited for the app lock")
+
+
+async def _until_queued(app_id: str, count: int) -> None:
+    deadline = time.monotonic() + 5
+    while direct._batches.waiting("kv", app_id) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"fewer than {count} writes queued")
+        await asyncio.sleep(0.01)
+
+
+async def test_a_call_waiting_past_its_limit_for_a_queued_write_terminates(
+    database_url: str, pool: asyncpg.Pool
+) -> None:
+    # Given an app whose lock is held and a write waiting for it on one thread
+    app_id = await new_app(pool, "waits")
+    sessions = ThreadSessions(lambda: connect(database_url))
+    meta = EventMeta(actor="script:test")
+
+    def write(limit: float) -> float:
+        started = time.monotonic()
+        try:
+            sessions.call(lambda conn: kv.set_value(conn, meta, app_id, "c", "k", b"1"), limit)
+        finally:
+            sessions.close_thread()
+        return time.monotonic() - started
+
+    with ThreadPoolExecutor(2) as threads:
+        async with pool.acquire() as holder, holder.transaction():
+            await holder.execute("SELECT picloud_lock_app($1::uuid)", app_id)
+            first = asyncio.wrap_future(threads.submit(write, 5.0))
+            await _until(lambda: True, pool)
+            # When a second write queues behind it with only 0.3 s to live
+            second = asyncio.wrap_future(threads.submit(write, 0.3))
+            # Then it ends with the run's termination error, in time, while the lock is held
+            with pytest.raises(ErrorTerminated):
+                await asyncio.wait_for(second, 3)
+        # And the first write still lands
+        assert await asyncio.wait_for(first, 5) < 5
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM events WHERE app_id = $1::uuid AND type = 'kv.set'", app_id
+        )
+        == 1
+    )
