@@ -4,11 +4,11 @@ The general path of a write — a transaction that takes the app lock, reads
 the current state, :func:`~picloud.events.store.append`\\ s the event (which
 runs the Python projection and the append hooks) and commits — costs five or
 six round trips. ``picloud_kv_write`` and ``picloud_docs_write``
-(migrations/0053_direct_writes.sql) do the same under the same lock in one:
-they complete the event with what only the lock can tell (the previous value
-or data), append it with ``picloud_append`` and update the projection with
-the same statement the Python projection runs (rebuilds keep using that one;
-tests hold the two paths to identical events and rows).
+(migrations/0053_direct_writes.sql, bodies now in 0054) do the same under the
+same lock in one: they complete the event with what only the lock can tell
+(the previous value or data), append it as ``picloud_append`` would and
+update the projection as the Python projection does (rebuilds keep using
+that one; tests hold the two paths to identical events and rows).
 
 A direct write must not skip anything the general path does, so it steps
 aside (returns ``None``, having written nothing) when the app has an enabled
