@@ -55,10 +55,10 @@ from _db import alternating_rounds, database_settings, describe_server, gated_ra
 # the trigger services), so every KV/docs write there also looks up its
 # triggers; import it so the measured append path is the one that serves.
 import picloud.outbox.writer  # noqa: F401
-from picloud.db import connect, create_pool
+from picloud.db import create_pool
 from picloud.execution import ScriptPool, ScriptRun, SdkBridge, build_engine
 from picloud.execution.run import bind_run
-from picloud.execution.sessions import ThreadSessions
+from picloud.execution.sessions import script_sessions
 from picloud.migrations import migrate
 from picloud.rhai import AST, Engine, Scope
 from picloud.services.apps import create_app
@@ -131,7 +131,7 @@ class Bench:
         self.per_run = per_run
         self.engine: Engine = build_engine(settings)
         # As the data plane builds them: each script thread queries on its own connection.
-        sessions = ThreadSessions(lambda: connect(settings))
+        sessions = script_sessions(settings)
         self.threads = ScriptPool(workers, on_exit=sessions.close_thread)
         self.bridge = SdkBridge(asyncio.get_running_loop(), db, sessions=sessions)
         self.timeout = settings.script_timeout_ms / 1000.0

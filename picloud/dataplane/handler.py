@@ -32,7 +32,6 @@ from picloud.dataplane.response import (
 )
 from picloud.dataplane.router import HostRouter, RouteTable
 from picloud.dataplane.snapshot import AppSnapshot, SnapshotReader
-from picloud.db import connect
 from picloud.errors import Unauthorized
 from picloud.execution.bridge import SdkBridge
 from picloud.execution.cache import CompiledScript, LruCache
@@ -40,7 +39,7 @@ from picloud.execution.engine import build_engine
 from picloud.execution.pool import PoolBusy, ScriptPool
 from picloud.execution.resolver import AppModuleResolver, TrackedModule, module_shape_problem
 from picloud.execution.run import ScriptRun, bind_run
-from picloud.execution.sessions import ThreadSessions
+from picloud.execution.sessions import script_sessions
 from picloud.rhai import Scope
 from picloud.rhai.errors import RhaiError
 
@@ -106,7 +105,7 @@ class DataPlane:
         self.engine = build_engine(settings, self.resolver, self.script_logs)
         # Script threads query Postgres on connections of their own (no hop to
         # this loop per SDK call); each closes its connection as the pool stops.
-        self.sessions = ThreadSessions(lambda: connect(settings))
+        self.sessions = script_sessions(settings)
         self.pool = ScriptPool(settings.script_pool_size, on_exit=self.sessions.close_thread)
         self.snapshots = SnapshotReader(settings)
         self.timeout = settings.script_timeout_ms / 1000.0

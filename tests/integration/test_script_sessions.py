@@ -1,4 +1,9 @@
-"""Script threads' own sessions: one connection per thread, no leftovers, limits honoured."""
+"""Script threads' own sessions: one connection per thread, no leftovers, limits honoured.
+
+Every behaviour holds for both kinds of connection a session can open: asyncpg
+on the thread's loop, and the blocking one the data plane uses
+(:mod:`picloud.db_blocking`), whose calls are stepped without the loop.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ import msgspec
 import pytest
 
 from picloud.db import connect
+from picloud.db_blocking import connect_blocking
 from picloud.events.types import EventMeta
 from picloud.execution.pool import ScriptPool
 from picloud.execution.sessions import ThreadSessions
@@ -20,6 +26,18 @@ from picloud.outbox.sender import configure_sender, send_after_commit
 from picloud.rhai.errors import ErrorTerminated
 from picloud.services import direct, kv
 from tests.integration._direct_paths import new_app
+
+
+@pytest.fixture(params=["asyncpg", "blocking"])
+def new_sessions(request: pytest.FixtureRequest, database_url: str) -> Any:
+    """Makes ``ThreadSessions`` on the test database, of either connection kind."""
+
+    def make(**options: Any) -> ThreadSessions:
+        if request.param == "blocking":
+            return ThreadSessions(lambda: connect_blocking(database_url), blocking=True, **options)
+        return ThreadSessions(lambda: connect(database_url), **options)
+
+    return make
 
 
 def _pid(sessions: ThreadSessions) -> int:
@@ -41,10 +59,10 @@ async def _eventually_gone(pool: asyncpg.Pool, pids: set[int]) -> set[int]:
 
 
 async def test_each_script_thread_keeps_one_connection_and_closes_it_on_shutdown(
-    database_url: str, pool: asyncpg.Pool
+    new_sessions: Any, database_url: str, pool: asyncpg.Pool
 ) -> None:
     # Given a two-thread script pool whose threads use sessions
-    sessions = ThreadSessions(lambda: connect(database_url))
+    sessions = new_sessions()
     scripts = ScriptPool(2, on_exit=sessions.close_thread)
     both_running = threading.Barrier(2)
 
@@ -70,10 +88,10 @@ async def test_each_script_thread_keeps_one_connection_and_closes_it_on_shutdown
 
 
 async def test_a_call_past_its_limit_terminates_and_the_next_call_reconnects(
-    database_url: str, pool: asyncpg.Pool
+    new_sessions: Any, database_url: str, pool: asyncpg.Pool
 ) -> None:
     # Given a thread whose session is in use
-    sessions = ThreadSessions(lambda: connect(database_url))
+    sessions = new_sessions()
 
     def scenario() -> tuple[int, float, int, int]:
         before = _pid(sessions)
@@ -97,11 +115,11 @@ async def test_a_call_past_its_limit_terminates_and_the_next_call_reconnects(
 
 
 async def test_a_transaction_left_open_is_rolled_back_before_the_next_call(
-    database_url: str, pool: asyncpg.Pool
+    new_sessions: Any, database_url: str, pool: asyncpg.Pool
 ) -> None:
     # Given a call that begins a transaction, writes, and returns without committing
     await pool.execute("CREATE TABLE notes (n int)")
-    sessions = ThreadSessions(lambda: connect(database_url))
+    sessions = new_sessions()
 
     async def careless(conn: Any) -> None:
         await conn.execute("BEGIN")
@@ -126,7 +144,9 @@ async def test_a_transaction_left_open_is_rolled_back_before_the_next_call(
     assert await pool.fetchval("SELECT count(*) FROM notes") == 0
 
 
-async def test_an_after_commit_send_happens_before_the_call_returns(database_url: str) -> None:
+async def test_an_after_commit_send_happens_before_the_call_returns(
+    new_sessions: Any, database_url: str
+) -> None:
     # Given a broker that records what it is given
     sent: list[str] = []
 
@@ -134,7 +154,7 @@ async def test_an_after_commit_send_happens_before_the_call_returns(database_url
         def enqueue(self, message: Any) -> None:
             sent.append(message.args[0])
 
-    sessions = ThreadSessions(lambda: connect(database_url))
+    sessions = new_sessions()
 
     async def write(conn: Any) -> list[str]:
         async with conn.transaction():
@@ -160,11 +180,11 @@ async def test_an_after_commit_send_happens_before_the_call_returns(database_url
 
 
 async def test_a_connection_the_server_closed_while_idle_is_replaced_before_use(
-    database_url: str, pool: asyncpg.Pool
+    new_sessions: Any, database_url: str, pool: asyncpg.Pool
 ) -> None:
     # Given a thread whose session connection the server closes between two calls
     # (a restart or an idle timeout), checked for that after any idle moment
-    sessions = ThreadSessions(lambda: connect(database_url), idle_check_after=0.0)
+    sessions = new_sessions(idle_check_after=0.0)
 
     with ThreadPoolExecutor(1) as thread:
 
@@ -182,11 +202,11 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced_before_use(
 
 
 async def test_writes_queued_on_script_threads_commit_together_and_each_call_returns(
-    database_url: str, pool: asyncpg.Pool
+    new_sessions: Any, pool: asyncpg.Pool
 ) -> None:
     # Given an app whose lock is held, and four script threads' sessions
     app_id = await new_app(pool, "threads")
-    sessions = ThreadSessions(lambda: connect(database_url))
+    sessions = new_sessions()
     meta = EventMeta(actor="script:test")
 
     def write(value: int) -> None:
@@ -240,11 +260,11 @@ async def _until_queued(app_id: str, count: int) -> None:
 
 
 async def test_a_call_waiting_past_its_limit_for_a_queued_write_terminates(
-    database_url: str, pool: asyncpg.Pool
+    new_sessions: Any, pool: asyncpg.Pool
 ) -> None:
     # Given an app whose lock is held and a write waiting for it on one thread
     app_id = await new_app(pool, "waits")
-    sessions = ThreadSessions(lambda: connect(database_url))
+    sessions = new_sessions()
     meta = EventMeta(actor="script:test")
 
     def write(limit: float) -> float:
