@@ -40,6 +40,7 @@ from typing import Any
 
 from picloud.errors import DependencyUnavailable
 from picloud.execution.run import current_run
+from picloud.execution.sessions import call_remaining
 
 __all__ = ["LEAD_MIN_SECONDS", "MAX_BATCH", "WriteBatches"]
 
@@ -80,29 +81,75 @@ SINGLE_SQL: dict[str, str] = {
 }
 
 _LEAD = object()
+_GAVE_UP = (None, None)
 
 
 class _Write:
-    """One caller's write: its arguments and where its answer goes."""
+    """One caller's write: its arguments and where its answer goes.
 
-    __slots__ = ("args", "future", "loop")
+    A caller whose loop runs (an asyncpg session, the serving loop) waits on a
+    future of that loop. A caller stepped on a script thread without its loop
+    running (:mod:`picloud.execution.sessions` with blocking connections)
+    blocks its thread on an event instead: running the loop just to be woken
+    would cost more than the write.
+    """
+
+    __slots__ = ("answer", "args", "event", "future", "loop")
 
     def __init__(self, args: Sequence[Any], loop: asyncio.AbstractEventLoop) -> None:
         #: The function's first twelve arguments (the trigger kinds are per queue).
         self.args = args
         self.loop = loop
-        self.future: asyncio.Future[Any] = loop.create_future()
+        self.future: asyncio.Future[Any] | None = None
+        self.event: threading.Event | None = None
+        #: ``(result, error)`` once settled (thread waits), and ``_GAVE_UP`` after giving up.
+        self.answer: Any = None
+        self.reset()
+
+    def reset(self) -> None:
+        """Wait afresh (a caller that took the lead waits for its own row next)."""
+        if self.loop.is_running():
+            self.future = self.loop.create_future()
+        else:
+            self.event = threading.Event()
+            self.answer = None
+
+    def done(self) -> bool:
+        """Answered already, or the caller gave up."""
+        if self.future is not None:
+            return self.future.done()
+        return self.answer is not None
+
+    async def wait(self) -> Any:
+        """The answer (or its error), once settled; ``TimeoutError`` past the run's limit."""
+        if self.future is not None:
+            return await self.future
+        assert self.event is not None
+        if not self.event.wait(_time_left()):
+            self.answer = _GAVE_UP
+            raise TimeoutError("the run's time ran out while its write was queued")
+        result, error = self.answer
+        if error is not None:
+            raise error
+        return result
 
     def settle(self, result: Any, error: BaseException | None = None) -> None:
         """Hand the answer (or the error, or the lead) to the caller, on its own loop."""
+        if self.future is None:
+            if self.answer is None:  # else: the caller gave up
+                self.answer = (result, error)
+                assert self.event is not None
+                self.event.set()
+            return
+        future = self.future
 
         def deliver() -> None:
-            if self.future.done():  # the caller gave up
+            if future.done():  # the caller gave up
                 return
             if error is not None:
-                self.future.set_exception(error)
+                future.set_exception(error)
             else:
-                self.future.set_result(result)
+                future.set_result(result)
 
         try:
             if asyncio.get_running_loop() is self.loop:
@@ -114,6 +161,15 @@ class _Write:
             self.loop.call_soon_threadsafe(deliver)
         except RuntimeError:  # its loop is closed: nobody waits
             pass
+
+
+def _time_left() -> float | None:
+    """How long a thread may block for its queued write: the run's and the call's time left."""
+    limits = [t for t in (call_remaining(),) if t is not None]
+    run = current_run()
+    if run is not None:
+        limits.append(max(run.remaining(), 0.0))
+    return min(limits) if limits else None
 
 
 class _Queue:
@@ -162,16 +218,16 @@ class WriteBatches:
                 queue.busy = True
         if not lead:
             try:
-                answer = await me.future
+                answer = await me.wait()
             except BaseException:
                 self._give_up(key, queue, me)
                 raise
             if answer is not _LEAD:
                 return answer
-            # Our turn to lead: a fresh future for our own row (still first in the queue).
+            # Our turn to lead: wait afresh for our own row (still first in the queue).
             with self._lock:
                 queue.heir = None
-            me.future = me.loop.create_future()
+            me.reset()
         run = current_run()
         if run is not None and run.remaining() < LEAD_MIN_SECONDS:
             # Too little time to carry others' writes: write alone, then hand over.
@@ -182,14 +238,14 @@ class WriteBatches:
             finally:
                 self._hand_over(key, queue)
         await self._lead(conn, key, queue, trigger_kinds)
-        return await me.future
+        return await me.wait()
 
     async def _lead(
         self, conn: Any, key: tuple[str, str, tuple[str, ...]], queue: _Queue, kinds: list[str]
     ) -> None:
         """Send the queue (up to MAX_BATCH) as one statement, then hand the lead on."""
         with self._lock:
-            batch = [w for w in queue.waiting[:MAX_BATCH] if not w.future.done()]
+            batch = [w for w in queue.waiting[:MAX_BATCH] if not w.done()]
             del queue.waiting[:MAX_BATCH]
         try:
             await self._run(conn, key[0], batch, kinds)
@@ -207,7 +263,7 @@ class WriteBatches:
     def _hand_over(self, key: tuple[str, str, tuple[str, ...]], queue: _Queue) -> None:
         """The first caller still waiting leads next; with none, the queue goes."""
         with self._lock:
-            queue.waiting = [w for w in queue.waiting if not w.future.done()]
+            queue.waiting = [w for w in queue.waiting if not w.done()]
             if queue.waiting:
                 queue.heir = queue.waiting[0]
                 queue.heir.settle(_LEAD)
