@@ -184,6 +184,13 @@ def _time(value: Any) -> bytes:
     return str(value).encode()
 
 
+def _timestamptz(value: Any) -> bytes:
+    # asyncpg takes a naive datetime for a timestamptz as UTC (not the session's zone).
+    if isinstance(value, _dt.datetime) and value.tzinfo is None:
+        return (value.isoformat() + "+00:00").encode()
+    return _time(value)
+
+
 def _interval(value: Any) -> bytes:
     if isinstance(value, _dt.timedelta):
         return f"{value.total_seconds()} seconds".encode()
@@ -224,7 +231,7 @@ _SCALARS: dict[int, Formatter] = {
     701: _float,
     1082: _time,
     1114: _time,
-    1184: _time,
+    1184: _timestamptz,
     1186: _interval,
 }
 #: Array type oid → element type oid (the arrays PostgreSQL has built in for these).
@@ -272,6 +279,13 @@ def _error(result: Any, pgconn: Any) -> Exception:
             fields[key] = value.decode(errors="replace")
     error: Exception = asyncpg.PostgresError.new(fields)
     return error
+
+
+def _stale(exc: asyncpg.PostgresError) -> bool:
+    """Whether ``exc`` says a prepared statement must be prepared again."""
+    if isinstance(exc, asyncpg.InvalidSQLStatementNameError):
+        return True
+    return isinstance(exc, asyncpg.FeatureNotSupportedError) and "cached plan" in str(exc)
 
 
 class _Statement:
@@ -408,8 +422,7 @@ class BlockingConnection:
     # ------------------------------------------------------------ internals
 
     def _rows(self, query: str, args: Sequence[Any]) -> list[Record]:
-        statement = self._statement(query)
-        result = self._send(statement, args)
+        statement, result = self._run(query, args)
         if result.status != pq.ExecStatus.TUPLES_OK or not result.ntuples:
             return []
         columns = statement.columns
@@ -418,7 +431,22 @@ class BlockingConnection:
         return loads.load_rows(0, result.ntuples, lambda values: Record(values, columns))  # type: ignore[no-any-return]
 
     def _exec(self, query: str, args: Sequence[Any]) -> Any:
-        return self._send(self._statement(query), args)
+        return self._run(query, args)[1]
+
+    def _run(self, query: str, args: Sequence[Any]) -> tuple[_Statement, Any]:
+        statement = self._statement(query)
+        try:
+            return statement, self._send(statement, args)
+        except asyncpg.PostgresError as exc:
+            if not _stale(exc) or self.is_in_transaction():
+                raise
+        # The server no longer runs the statement as prepared (a schema change since,
+        # or a session reset): prepare it again and retry once, as asyncpg does.
+        del self._statements[query]
+        with suppress(asyncpg.PostgresError):
+            self._check(self._pq.exec_(b"DEALLOCATE " + statement.name))
+        statement = self._statement(query)
+        return statement, self._send(statement, args)
 
     def _send(self, statement: _Statement, args: Sequence[Any]) -> Any:
         formatters = statement.formatters

@@ -198,3 +198,32 @@ async def test_session_settings_apply(database_url: str) -> None:
         assert await conn.fetchval("SELECT 1.25::numeric") == Decimal("1.25")
     finally:
         await conn.close()
+
+
+async def test_a_statement_is_prepared_again_after_the_schema_changes_under_it(
+    both: tuple[Any, BlockingConnection],
+) -> None:
+    reference, blocking = both
+    await reference.execute("INSERT INTO notes (id) VALUES (1)")
+    query = "SELECT * FROM notes"
+    assert [list(r.values()) for r in await blocking.fetch(query)] == [[1, None, None]]
+    # When another session changes the table the prepared statement reads
+    await reference.execute("ALTER TABLE notes ADD COLUMN extra int DEFAULT 7")
+    # Then the same query answers with the new shape (asyncpg re-prepares too)
+    for conn in (blocking, reference):
+        rows = await conn.fetch(query)
+        assert [r["extra"] for r in rows] == [7]
+    # And a statement the session lost (DEALLOCATE ALL, a pooler's reset) is prepared again
+    await blocking.execute("DEALLOCATE ALL")
+    assert await blocking.fetchval("SELECT count(*) FROM notes") == 1
+
+
+async def test_naive_datetimes_are_utc_as_asyncpg_takes_them(
+    both: tuple[Any, BlockingConnection],
+) -> None:
+    reference, blocking = both
+    naive = dt.datetime(2026, 11, 27, 12, 0, 0)
+    for conn in (reference, blocking):
+        await conn.execute("SET TIME ZONE 'America/New_York'")
+        got = await conn.fetchval("SELECT $1::timestamptz", naive)
+        assert got == naive.replace(tzinfo=dt.UTC)
