@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,7 +14,7 @@ from picloud.services import direct
 from picloud.services.apps import create_app
 from picloud.services.context import CommandContext
 
-__all__ = ["new_app", "through_both_paths"]
+__all__ = ["new_app", "queued_writes", "through_both_paths", "waiting_on_lock"]
 
 
 async def new_app(pool: asyncpg.Pool, slug: str) -> str:
@@ -39,3 +41,25 @@ async def through_both_paths(
         m.setattr(direct, "append_hooks", lambda: (object(),))
         general_answers = await writes(pool, general_app)
     return (direct_app, direct_answers), (general_app, general_answers)
+
+
+async def queued_writes(app_id: str, count: int) -> None:
+    """Until ``count`` KV writes of the app wait behind the batch in flight."""
+    deadline = time.monotonic() + 10
+    while direct._batches.waiting("kv", app_id) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"fewer than {count} writes queued")
+        await asyncio.sleep(0.01)
+
+
+async def waiting_on_lock(pool: asyncpg.Pool, count: int) -> None:
+    """Until ``count`` backends wait for an advisory lock (the app lock)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        waiting = await pool.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'advisory'"
+        )
+        if waiting >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the leading write never waited for the app lock")

@@ -24,8 +24,8 @@ from picloud.execution.pool import ScriptPool
 from picloud.execution.sessions import ThreadSessions
 from picloud.outbox.sender import configure_sender, send_after_commit
 from picloud.rhai.errors import ErrorTerminated
-from picloud.services import direct, kv
-from tests.integration._direct_paths import new_app
+from picloud.services import kv
+from tests.integration._direct_paths import new_app, queued_writes, waiting_on_lock
 
 
 @pytest.fixture(params=["asyncpg", "blocking"])
@@ -219,11 +219,11 @@ async def test_writes_queued_on_script_threads_commit_together_and_each_call_ret
             await holder.execute("SELECT picloud_lock_app($1::uuid)", app_id)
             # When one write waits for the lock and three more queue behind it
             first = asyncio.create_task(scripts.run(write, 0, wait=10, timeout=10))
-            await _until(lambda: direct._batches.waiting("kv", app_id) == 0, pool)
+            await waiting_on_lock(pool, 1)
             rest = [
                 asyncio.create_task(scripts.run(write, i, wait=10, timeout=10)) for i in range(1, 4)
             ]
-            await _until_queued(app_id, 3)
+            await queued_writes(app_id, 3)
         # Then every call returns once the lock is free (the queued ones led by one of them)
         await asyncio.wait_for(asyncio.gather(first, *rest), 10)
     finally:
@@ -236,27 +236,6 @@ async def test_writes_queued_on_script_threads_commit_together_and_each_call_ret
     # And the three queued writes were one transaction after the first
     assert [r["version"] for r in rows] == [1, 2, 3, 4]
     assert len({r["tx"] for r in rows[1:]}) == 1 and rows[0]["tx"] != rows[1]["tx"]
-
-
-async def _until(predicate: Any, pool: asyncpg.Pool) -> None:
-    """Until a backend waits for an advisory lock (the first write) and ``predicate()``."""
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        waiting = await pool.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'advisory'"
-        )
-        if waiting and predicate():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the first write never waited for the app lock")
-
-
-async def _until_queued(app_id: str, count: int) -> None:
-    deadline = time.monotonic() + 5
-    while direct._batches.waiting("kv", app_id) < count:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"fewer than {count} writes queued")
-        await asyncio.sleep(0.01)
 
 
 async def test_a_call_waiting_past_its_limit_for_a_queued_write_terminates(
@@ -279,7 +258,7 @@ async def test_a_call_waiting_past_its_limit_for_a_queued_write_terminates(
         async with pool.acquire() as holder, holder.transaction():
             await holder.execute("SELECT picloud_lock_app($1::uuid)", app_id)
             first = asyncio.wrap_future(threads.submit(write, 5.0))
-            await _until(lambda: True, pool)
+            await waiting_on_lock(pool, 1)
             # When a second write queues behind it with only 0.3 s to live
             second = asyncio.wrap_future(threads.submit(write, 0.3))
             # Then it ends with the run's termination error, in time, while the lock is held

@@ -18,7 +18,7 @@ from picloud.events.types import EventMeta
 from picloud.execution.run import ScriptRun, bind_run
 from picloud.services import direct, write_batches
 from picloud.services import kv as service
-from tests.integration._direct_paths import new_app
+from tests.integration._direct_paths import new_app, queued_writes, waiting_on_lock
 
 META = EventMeta(actor="script:test", request_id="req-1", correlation_id="req-1")
 
@@ -26,28 +26,6 @@ META = EventMeta(actor="script:test", request_id="req-1", correlation_id="req-1"
 async def _set(pool: asyncpg.Pool, app_id: str, key: str, value: Any) -> None:
     async with pool.acquire() as conn:
         await service.set_value(conn, META, app_id, "c", key, msgspec.json.encode(value))
-
-
-async def _queued(app_id: str, count: int) -> None:
-    """Until ``count`` KV writes of the app wait behind the batch in flight."""
-    deadline = time.monotonic() + 10
-    while direct._batches.waiting("kv", app_id) < count:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"fewer than {count} writes queued")
-        await asyncio.sleep(0.01)
-
-
-async def _waiting_on_lock(pool: asyncpg.Pool, count: int) -> None:
-    """Until ``count`` backends wait for an advisory lock (the app lock)."""
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        waiting = await pool.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'advisory'"
-        )
-        if waiting >= count:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the leading write never waited for the app lock")
 
 
 @asynccontextmanager
@@ -65,10 +43,10 @@ async def test_writes_queued_behind_a_busy_app_commit_together_in_order(
     app_id = await new_app(pool, "batched")
     async with _app_locked(pool, app_id):
         first = asyncio.create_task(_set(pool, app_id, "k", 0))
-        await _waiting_on_lock(pool, 1)
+        await waiting_on_lock(pool, 1)
         # When eight more writes of the same key arrive meanwhile (the pool has ten connections)
         rest = [asyncio.create_task(_set(pool, app_id, "k", i)) for i in range(1, 9)]
-        await _queued(app_id, 8)
+        await queued_writes(app_id, 8)
     await asyncio.gather(first, *rest)
     # Then all nine are in the log, the eight in one transaction after the first
     rows = await pool.fetch(
@@ -101,11 +79,11 @@ async def test_a_write_that_fails_in_a_batch_fails_alone(pool: asyncpg.Pool) -> 
     )
     async with _app_locked(pool, app_id):
         first = asyncio.create_task(_set(pool, app_id, "first", 0))
-        await _waiting_on_lock(pool, 1)
+        await waiting_on_lock(pool, 1)
         # When a batch forms of good writes and the bad one
         batch = [asyncio.create_task(_set(pool, app_id, f"good{i}", i)) for i in range(4)]
         bad = asyncio.create_task(_set(pool, app_id, "bad", "x"))
-        await _queued(app_id, 5)
+        await queued_writes(app_id, 5)
     results = await asyncio.gather(first, *batch, bad, return_exceptions=True)
     # Then only the bad write failed, with its own error, and every good one is stored
     assert results[:-1] == [None] * 5
@@ -121,10 +99,10 @@ async def test_a_write_given_up_while_queued_is_not_made(pool: asyncpg.Pool) -> 
     app_id = await new_app(pool, "gaveup")
     async with _app_locked(pool, app_id):
         first = asyncio.create_task(_set(pool, app_id, "first", 0))
-        await _waiting_on_lock(pool, 1)
+        await waiting_on_lock(pool, 1)
         kept = asyncio.create_task(_set(pool, app_id, "kept", 1))
         dropped = asyncio.create_task(_set(pool, app_id, "dropped", 2))
-        await _queued(app_id, 2)
+        await queued_writes(app_id, 2)
         # When one caller gives up before its turn (its run timed out)
         dropped.cancel()
     await asyncio.gather(first, kept)
@@ -160,12 +138,12 @@ async def test_a_caller_near_its_deadline_writes_alone_rather_than_lead(
     )
     async with _app_locked(pool, app_id):
         first = asyncio.create_task(_set(pool, app_id, "first", 0))
-        await _waiting_on_lock(pool, 1)
+        await waiting_on_lock(pool, 1)
         with bind_run(run):  # the task copies the bound run
             hurried = asyncio.create_task(_set(pool, app_id, "hurried", 1))
-        await _queued(app_id, 1)
+        await queued_writes(app_id, 1)
         others = [asyncio.create_task(_set(pool, app_id, f"k{i}", i)) for i in range(3)]
-        await _queued(app_id, 4)
+        await queued_writes(app_id, 4)
     await asyncio.gather(first, hurried, *others)
     # Then the hurried write committed on its own, and the others together after it
     rows = await pool.fetch(
@@ -196,11 +174,11 @@ async def test_a_lead_handed_to_a_caller_that_gives_up_passes_on(
     monkeypatch.setattr(write_batches._Write, "settle", settle)
     async with _app_locked(pool, app_id):
         first = asyncio.create_task(_set(pool, app_id, "first", 0))
-        await _waiting_on_lock(pool, 1)
+        await waiting_on_lock(pool, 1)
         tasks["quitter"] = asyncio.create_task(_set(pool, app_id, "quitter", 1))
-        await _queued(app_id, 1)
+        await queued_writes(app_id, 1)
         patient = asyncio.create_task(_set(pool, app_id, "patient", 2))
-        await _queued(app_id, 2)
+        await queued_writes(app_id, 2)
     # When the first write lands and hands the lead on
     await asyncio.wait_for(asyncio.gather(first, patient), timeout=10)
     # Then the lead passed to the next caller: its write was made, the quitter's was not
