@@ -87,54 +87,40 @@ BEGIN
 
     IF p_type = 'kv.deleted' THEN
         v_data := p_data::jsonb || jsonb_build_object('prev_value', v_prev);
-        WITH s AS (
-            INSERT INTO streams (stream, app_id, version)
-            VALUES (p_stream, p_app_id, coalesce(v_current, 0) + 1)
-            ON CONFLICT (stream) DO UPDATE SET version = EXCLUDED.version
-            RETURNING version
-        ), e AS (
-            INSERT INTO events (app_id, stream, version, type, schema_version, data, meta, actor,
-                                correlation_id, causation_position, idempotency_key)
-            SELECT p_app_id, p_stream, s.version, p_type, p_schema_version, v_data,
-                   p_meta::jsonb, p_actor, p_correlation_id, p_causation_position,
-                   p_idempotency_key
-              FROM s
-            RETURNING position, version, recorded_at
-        ), k AS (
-            DELETE FROM kv_entries
-             WHERE app_id = p_app_id AND collection = p_collection AND key = p_key
-        )
-        SELECT e.position, e.version, e.recorded_at INTO o_position, o_version, o_recorded_at
-          FROM e;
     ELSE
         v_data := p_data::jsonb
                   || jsonb_build_object('prev_value', v_prev, 'created', v_prev IS NULL);
-        WITH s AS (
-            INSERT INTO streams (stream, app_id, version)
-            VALUES (p_stream, p_app_id, coalesce(v_current, 0) + 1)
-            ON CONFLICT (stream) DO UPDATE SET version = EXCLUDED.version
-            RETURNING version
-        ), e AS (
-            INSERT INTO events (app_id, stream, version, type, schema_version, data, meta, actor,
-                                correlation_id, causation_position, idempotency_key)
-            SELECT p_app_id, p_stream, s.version, p_type, p_schema_version, v_data,
-                   p_meta::jsonb, p_actor, p_correlation_id, p_causation_position,
-                   p_idempotency_key
-              FROM s
-            RETURNING position, version, recorded_at
-        ), k AS (
-            INSERT INTO kv_entries (app_id, collection, key, value, version, created_at,
-                                    updated_at, last_position)
-            SELECT p_app_id, p_collection, p_key, v_data -> 'value', e.version, e.recorded_at,
-                   e.recorded_at, e.position
-              FROM e
-            ON CONFLICT (app_id, collection, key) DO UPDATE SET value = EXCLUDED.value,
-                version = EXCLUDED.version, updated_at = EXCLUDED.updated_at,
-                last_position = EXCLUDED.last_position
-        )
-        SELECT e.position, e.version, e.recorded_at INTO o_position, o_version, o_recorded_at
-          FROM e;
     END IF;
+    -- One statement bumps the stream, appends the event and applies it.
+    WITH s AS (
+        INSERT INTO streams (stream, app_id, version)
+        VALUES (p_stream, p_app_id, coalesce(v_current, 0) + 1)
+        ON CONFLICT (stream) DO UPDATE SET version = EXCLUDED.version
+        RETURNING version
+    ), e AS (
+        INSERT INTO events (app_id, stream, version, type, schema_version, data, meta, actor,
+                            correlation_id, causation_position, idempotency_key)
+        SELECT p_app_id, p_stream, s.version, p_type, p_schema_version, v_data, p_meta::jsonb,
+               p_actor, p_correlation_id, p_causation_position, p_idempotency_key
+          FROM s
+        RETURNING position, version, recorded_at
+    ), set_entry AS (
+        INSERT INTO kv_entries (app_id, collection, key, value, version, created_at,
+                                updated_at, last_position)
+        SELECT p_app_id, p_collection, p_key, v_data -> 'value', e.version, e.recorded_at,
+               e.recorded_at, e.position
+          FROM e
+         WHERE p_type = 'kv.set'
+        ON CONFLICT (app_id, collection, key) DO UPDATE SET value = EXCLUDED.value,
+            version = EXCLUDED.version, updated_at = EXCLUDED.updated_at,
+            last_position = EXCLUDED.last_position
+    ), delete_entry AS (
+        DELETE FROM kv_entries
+         WHERE p_type = 'kv.deleted'
+           AND app_id = p_app_id AND collection = p_collection AND key = p_key
+    )
+    SELECT e.position, e.version, e.recorded_at INTO o_position, o_version, o_recorded_at
+      FROM e;
     o_status := 'ok';
 END
 $$;
@@ -213,65 +199,41 @@ BEGIN
         RETURN;
     END IF;
 
+    -- One statement bumps the stream, appends the event and applies it.
+    WITH s AS (
+        INSERT INTO streams (stream, app_id, version) VALUES (p_stream, p_app_id, v_expected + 1)
+        ON CONFLICT (stream) DO UPDATE SET version = EXCLUDED.version
+        RETURNING version
+    ), e AS (
+        INSERT INTO events (app_id, stream, version, type, schema_version, data, meta, actor,
+                            correlation_id, causation_position, idempotency_key)
+        SELECT p_app_id, p_stream, s.version, p_type, p_schema_version, v_data, p_meta::jsonb,
+               p_actor, p_correlation_id, p_causation_position, p_idempotency_key
+          FROM s
+        RETURNING position, version, recorded_at
+    ), create_doc AS (
+        INSERT INTO docs (app_id, collection, id, data, version, created_at, updated_at, seq,
+                          last_position)
+        SELECT p_app_id, p_collection, p_doc_id, v_data -> 'data', e.version, e.recorded_at,
+               e.recorded_at, e.position, e.position
+          FROM e
+         WHERE p_type = 'doc.created'
+    ), update_doc AS (
+        UPDATE docs SET data = v_data -> 'data', version = e.version,
+                        updated_at = e.recorded_at, last_position = e.position
+          FROM e
+         WHERE p_type = 'doc.updated'
+           AND docs.app_id = p_app_id AND docs.collection = p_collection
+           AND docs.id = p_doc_id
+    ), delete_doc AS (
+        DELETE FROM docs
+         WHERE p_type = 'doc.deleted'
+           AND app_id = p_app_id AND collection = p_collection AND id = p_doc_id
+    )
+    SELECT e.position, e.version, e.recorded_at INTO o_position, o_version, o_recorded_at
+      FROM e;
     IF p_type = 'doc.created' THEN
-        WITH s AS (
-            INSERT INTO streams (stream, app_id, version) VALUES (p_stream, p_app_id, 1)
-            RETURNING version
-        ), e AS (
-            INSERT INTO events (app_id, stream, version, type, schema_version, data, meta, actor,
-                                correlation_id, causation_position, idempotency_key)
-            SELECT p_app_id, p_stream, s.version, p_type, p_schema_version, v_data,
-                   p_meta::jsonb, p_actor, p_correlation_id, p_causation_position,
-                   p_idempotency_key
-              FROM s
-            RETURNING position, version, recorded_at
-        ), d AS (
-            INSERT INTO docs (app_id, collection, id, data, version, created_at, updated_at,
-                              seq, last_position)
-            SELECT p_app_id, p_collection, p_doc_id, v_data -> 'data', e.version, e.recorded_at,
-                   e.recorded_at, e.position, e.position
-              FROM e
-        )
-        SELECT e.position, e.version, e.recorded_at INTO o_position, o_version, o_recorded_at
-          FROM e;
         v_created := o_recorded_at;
-    ELSIF p_type = 'doc.updated' THEN
-        WITH s AS (
-            UPDATE streams SET version = v_current + 1 WHERE stream = p_stream RETURNING version
-        ), e AS (
-            INSERT INTO events (app_id, stream, version, type, schema_version, data, meta, actor,
-                                correlation_id, causation_position, idempotency_key)
-            SELECT p_app_id, p_stream, s.version, p_type, p_schema_version, v_data,
-                   p_meta::jsonb, p_actor, p_correlation_id, p_causation_position,
-                   p_idempotency_key
-              FROM s
-            RETURNING position, version, recorded_at
-        ), d AS (
-            UPDATE docs SET data = v_data -> 'data', version = e.version,
-                            updated_at = e.recorded_at, last_position = e.position
-              FROM e
-             WHERE docs.app_id = p_app_id AND docs.collection = p_collection
-               AND docs.id = p_doc_id
-        )
-        SELECT e.position, e.version, e.recorded_at INTO o_position, o_version, o_recorded_at
-          FROM e;
-    ELSE
-        WITH s AS (
-            UPDATE streams SET version = v_current + 1 WHERE stream = p_stream RETURNING version
-        ), e AS (
-            INSERT INTO events (app_id, stream, version, type, schema_version, data, meta, actor,
-                                correlation_id, causation_position, idempotency_key)
-            SELECT p_app_id, p_stream, s.version, p_type, p_schema_version, v_data,
-                   p_meta::jsonb, p_actor, p_correlation_id, p_causation_position,
-                   p_idempotency_key
-              FROM s
-            RETURNING position, version, recorded_at
-        ), d AS (
-            DELETE FROM docs
-             WHERE app_id = p_app_id AND collection = p_collection AND id = p_doc_id
-        )
-        SELECT e.position, e.version, e.recorded_at INTO o_position, o_version, o_recorded_at
-          FROM e;
     END IF;
     o_created_at := v_created;
     o_status := 'ok';
