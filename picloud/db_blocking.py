@@ -364,6 +364,9 @@ class BlockingConnection:
         #: psycopg's connection: it owns the socket and the type adapters.
         self._conn = conn
         self._pq = conn.pgconn
+        # Made now, on the owning thread: libpq documents PQcancel (not
+        # PQgetCancel) as safe to call while another thread runs a statement.
+        self._canceller = self._pq.get_cancel()
         self._loads = Transformer(conn)
         self._statements: OrderedDict[str, _Statement] = OrderedDict()
         self._made = 0
@@ -409,7 +412,7 @@ class BlockingConnection:
     def cancel(self) -> None:
         """Ask the server to cancel the statement running now (called from another thread)."""
         with suppress(Exception):  # the connection may be gone already
-            self._pq.get_cancel().cancel()
+            self._canceller.cancel()
 
     async def close(self) -> None:
         """Close the connection."""
