@@ -378,7 +378,7 @@ class BlockingConnection:
             result = self._pq.exec_(query.encode())
             self._check(result)
             return (result.command_status or b"").decode()
-        result = self._exec(query, args)
+        _, result = self._run(query, args)
         return (result.command_status or b"").decode()
 
     async def fetch(self, query: str, *args: Any) -> list[Record]:
@@ -432,9 +432,6 @@ class BlockingConnection:
         loads = self._loads
         loads.set_pgresult(result, format=pq.Format.BINARY)
         return loads.load_rows(0, result.ntuples, lambda values: Record(values, columns))  # type: ignore[no-any-return]
-
-    def _exec(self, query: str, args: Sequence[Any]) -> Any:
-        return self._run(query, args)[1]
 
     def _run(self, query: str, args: Sequence[Any]) -> tuple[_Statement, Any]:
         statement = self._statement(query)

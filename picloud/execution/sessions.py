@@ -15,7 +15,7 @@ the call steps it on the thread itself, with the thread's private event loop
 only set as the running loop (futures and tasks it makes belong there); the
 loop runs only if the coroutine waits for something (tasks it started).
 Measured per SDK call: ~9 µs of CPU for the session around the statement,
-against ~50 µs for a turn of the loop (``run_until_complete``, on uvloop or
+against 40–50 µs for a turn of the loop (``run_until_complete``, on uvloop or
 asyncio's) before asyncpg's own work. Sessions can also open asyncpg
 connections, which run on the loop (``blocking=False``).
 
@@ -168,7 +168,7 @@ def _step(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T], deadlin
     On a blocking connection a service coroutine usually never suspends: its
     statements block instead. Stepping it once, with ``loop`` as the thread's
     running loop (so futures and tasks it makes belong there), finishes it
-    without the cost of a loop turn (~100 µs of CPU per call, measured). Only
+    without the cost of a loop turn (40–50 µs of CPU per call, measured). Only
     a coroutine that waits — for a write batch's leader, or for tasks it
     started — goes on as a task on the loop, until ``deadline`` (monotonic).
     """

@@ -125,7 +125,8 @@ class _Write:
         if self.future is not None:
             return await self.future
         assert self.event is not None
-        if not self.event.wait(_time_left()):
+        # Only a call stepped by a session waits this way, so its limit is the call's.
+        if not self.event.wait(call_remaining()):
             self.answer = _GAVE_UP
             raise TimeoutError("the run's time ran out while its write was queued")
         result, error = self.answer
@@ -161,15 +162,6 @@ class _Write:
             self.loop.call_soon_threadsafe(deliver)
         except RuntimeError:  # its loop is closed: nobody waits
             pass
-
-
-def _time_left() -> float | None:
-    """How long a thread may block for its queued write: the run's and the call's time left."""
-    limits = [t for t in (call_remaining(),) if t is not None]
-    run = current_run()
-    if run is not None:
-        limits.append(max(run.remaining(), 0.0))
-    return min(limits) if limits else None
 
 
 class _Queue:
