@@ -125,8 +125,12 @@ class ScriptPool:
         if not self._sweeping:
             self._sweeping = True
             loop.call_later(SWEEP_INTERVAL, self._sweep, loop)
-        self._jobs.put(job)
+        self._submit(job)
         return await waiter
+
+    def _submit(self, job: _Job) -> None:
+        """Hand ``job`` to whatever runs it (here: the threads' shared queue)."""
+        self._jobs.put(job)
 
     # ------------------------------------------------------------------ pool threads
 
@@ -139,7 +143,6 @@ class ScriptPool:
             t.start()
 
     def _work(self) -> None:
-        finished = self._finished
         while True:
             job = self._jobs.get()
             if job is None:
@@ -156,14 +159,18 @@ class ScriptPool:
                     job.result = job.fn(*job.args)
                 except BaseException as exc:  # noqa: BLE001 - handed to the awaiting request
                     job.error = exc
-            finished.append(job)
-            # One wake-up drains every run finished until the loop gets to it.
-            if not self._wake_scheduled:
-                self._wake_scheduled = True
-                try:
-                    job.loop.call_soon_threadsafe(self._drain)
-                except RuntimeError:  # the loop is closed (shutdown): nobody waits
-                    self._wake_scheduled = False
+            self._finish(job)
+
+    def _finish(self, job: _Job) -> None:
+        """Hand a settled ``job`` (result or error set) back to the loop that awaits it."""
+        self._finished.append(job)
+        # One wake-up drains every run finished until the loop gets to it.
+        if not self._wake_scheduled:
+            self._wake_scheduled = True
+            try:
+                job.loop.call_soon_threadsafe(self._drain)
+            except RuntimeError:  # the loop is closed (shutdown): nobody waits
+                self._wake_scheduled = False
 
     # ------------------------------------------------------------------ loop side
 

@@ -158,6 +158,7 @@ class Engine:
         base = CORE if self.options.raw_engine else STANDARD
         self._lib: Library = base.merge(Library())
         self._cache: dict[Any, Any] = {}
+        self._on_budget: Callable[[], None] | None = None
         self._on_print: Callable[[str], None] = _default_print
         self._on_debug: Callable[[str], None] = _default_print
         self._static_modules: dict[str, R.Module] = {}
@@ -175,6 +176,16 @@ class Engine:
     def on_debug(self, cb: Callable[[str], None]) -> Engine:
         """Send ``debug`` output to ``cb``."""
         self._on_debug = cb
+        return self
+
+    def on_budget(self, cb: Callable[[], None] | None) -> Engine:
+        """Call ``cb`` at each budget check of a run with limits (about every 2,000 operations).
+
+        A host that runs several scripts on one thread uses it to let the
+        others go first (picloud/execution/reactor.py); it may raise to end
+        the run.
+        """
+        self._on_budget = cb
         return self
 
     def register_fn(

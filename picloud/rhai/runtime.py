@@ -176,6 +176,9 @@ class RunState:
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise E.ErrorTerminated("Script terminated: run time limit exceeded")
         self.lim = self._next_lim()
+        hook = self.engine._on_budget
+        if hook is not None:
+            hook()
 
     # -------------------------------------------------------------- CallContext
 
