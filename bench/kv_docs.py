@@ -2,10 +2,11 @@
 
     .venv/bin/python bench/kv_docs.py [--duration 90] [--workers 1,8] [--rounds 5] [--per-run 10]
 
-Measured in-process, not over HTTP: each PiCloud "worker" is a script run on a
-``ScriptPool`` thread of an engine made by ``build_engine`` (as the data plane
-builds it), with a ``ScriptRun`` bound (anonymous caller) and the ``SdkBridge``
-with the script threads' own sessions (as the data plane has it), so every
+Measured in-process, not over HTTP: each PiCloud "worker" is a script run on
+the ``ScriptReactor`` (the data plane's default runner) of an engine made by
+``build_engine`` (as the data plane builds it), with a ``ScriptRun`` bound
+(anonymous caller) and the ``SdkBridge`` with the runs' own connections (as
+the data plane has it), so every
 ``kv::``/``docs::`` call goes through the real SDK, bridge, services, direct
 write or event-log append, projection and outbox check. One script run
 performs ``--per-run`` pairs in a loop; a worker starts the next run as soon as
@@ -18,8 +19,8 @@ of the key; docs is an ``INSERT`` then a ``SELECT`` by ``data @> {key}`` (the
 GIN index). The reference writes with one autocommitted statement, as plain
 code would; a second baseline wraps it in BEGIN … COMMIT (two more round
 trips) and is printed for context only. A raw worker borrows one pooled
-connection per ``--per-run`` pairs; PiCloud's script threads each query on a
-connection of their own.
+connection per ``--per-run`` pairs; a PiCloud run queries on a connection of
+its own, held for the run.
 
 A pair (set+get, create+find) is one op. Variants of a cell run in alternating
 rounds so load drift hits them alike, and the median round is reported. At
@@ -55,10 +56,10 @@ from _db import alternating_rounds, database_settings, describe_server, gated_ra
 # the trigger services), so every KV/docs write there also looks up its
 # triggers; import it so the measured append path is the one that serves.
 import picloud.outbox.writer  # noqa: F401
-from picloud.db import create_pool
-from picloud.execution import ScriptPool, ScriptRun, SdkBridge, build_engine
+from picloud.db import connect, create_pool
+from picloud.execution import ScriptRun, SdkBridge, build_engine
+from picloud.execution.reactor import ScriptReactor
 from picloud.execution.run import bind_run
-from picloud.execution.sessions import script_sessions
 from picloud.migrations import migrate
 from picloud.rhai import AST, Engine, Scope
 from picloud.services.apps import create_app
@@ -130,10 +131,9 @@ class Bench:
         self.db = db
         self.per_run = per_run
         self.engine: Engine = build_engine(settings)
-        # As the data plane builds them: each script thread queries on its own connection.
-        sessions = script_sessions(settings)
-        self.threads = ScriptPool(workers, on_exit=sessions.close_thread)
-        self.bridge = SdkBridge(asyncio.get_running_loop(), db, sessions=sessions)
+        # As the data plane builds them: runs share a reactor thread, each with a connection.
+        self.threads = ScriptReactor(workers, lambda: connect(settings))
+        self.bridge = SdkBridge(asyncio.get_running_loop(), db, sessions=self.threads)
         self.timeout = settings.script_timeout_ms / 1000.0
         self.asts = {"kv": self.engine.compile(KV_SCRIPT), "docs": self.engine.compile(DOCS_SCRIPT)}
         #: App ids: ``shared`` for the one-app variant, ``own[w]`` for worker w's app.

@@ -61,6 +61,7 @@ ENV_VARS: dict[str, str] = {
     "script_max_array_size": "PICLOUD_SCRIPT_MAX_ARRAY_SIZE",
     "script_max_map_size": "PICLOUD_SCRIPT_MAX_MAP_SIZE",
     "script_pool_size": "PICLOUD_SCRIPT_POOL_SIZE",
+    "script_runner": "PICLOUD_SCRIPT_RUNNER",
     "max_trigger_depth": "PICLOUD_MAX_TRIGGER_DEPTH",
     "trigger_retry_max_attempts": "PICLOUD_TRIGGER_RETRY_MAX_ATTEMPTS",
     "trigger_retry_min_backoff_ms": "PICLOUD_TRIGGER_RETRY_MIN_BACKOFF_MS",
@@ -205,8 +206,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     script_max_map_size: int = 100_000
     """Largest object map a script may build, nested maps counted (0 = unlimited)."""
     script_pool_size: int = 8
-    """Threads per API process running sync-route scripts (off the event loop); each keeps
+    """Sync-route script runs at once per API process (off the event loop); each run holds
     one Postgres connection of its own for its SDK calls, besides the pool."""
+    script_runner: Literal["reactor", "threads"] = "reactor"
+    """How runs share threads: ``reactor`` runs them as greenlets on one thread (an SDK
+    call waits on its loop; fastest), ``threads`` gives each run a thread of its own (a
+    long native call, such as sorting a huge array, then delays no other run)."""
     max_trigger_depth: int = 8
     """A trigger chain deeper than this is skipped (a loop), not dead-lettered."""
     trigger_retry_max_attempts: int = 5

@@ -32,14 +32,16 @@ from picloud.dataplane.response import (
 )
 from picloud.dataplane.router import HostRouter, RouteTable
 from picloud.dataplane.snapshot import AppSnapshot, SnapshotReader
+from picloud.db import connect
 from picloud.errors import Unauthorized
 from picloud.execution.bridge import SdkBridge
 from picloud.execution.cache import CompiledScript, LruCache
 from picloud.execution.engine import build_engine
 from picloud.execution.pool import PoolBusy, ScriptPool
+from picloud.execution.reactor import ScriptReactor
 from picloud.execution.resolver import AppModuleResolver, TrackedModule, module_shape_problem
 from picloud.execution.run import ScriptRun, bind_run
-from picloud.execution.sessions import script_sessions
+from picloud.execution.sessions import ThreadSessions, script_sessions
 from picloud.rhai import Scope
 from picloud.rhai.errors import RhaiError
 
@@ -103,10 +105,16 @@ class DataPlane:
         #: The last ``log::`` lines per script, for the dashboard.
         self.script_logs = ScriptLogs()
         self.engine = build_engine(settings, self.resolver, self.script_logs)
-        # Script threads query Postgres on connections of their own (no hop to
-        # this loop per SDK call); each closes its connection as the pool stops.
-        self.sessions = script_sessions(settings)
-        self.pool = ScriptPool(settings.script_pool_size, on_exit=self.sessions.close_thread)
+        # Script runs query Postgres on connections of their own (no hop to this
+        # loop per SDK call): greenlets sharing a reactor thread, or a thread each.
+        self.sessions: ThreadSessions | ScriptReactor
+        if settings.script_runner == "reactor":
+            self.pool = self.sessions = ScriptReactor(
+                settings.script_pool_size, lambda: connect(settings)
+            )
+        else:
+            self.sessions = script_sessions(settings)
+            self.pool = ScriptPool(settings.script_pool_size, on_exit=self.sessions.close_thread)
         self.snapshots = SnapshotReader(settings)
         self.timeout = settings.script_timeout_ms / 1000.0
         self.max_body = settings.max_request_body_bytes

@@ -1,11 +1,14 @@
-"""The one SDK bridge: a script thread calls an async service on the event loop.
+"""The one SDK bridge: a script run calls an async service.
 
-Scripts run on pool threads; services (Postgres, Redis) are asyncio code
-owned by the serving loop. ``SdkBridge.call`` submits a coroutine to that
-loop with ``run_coroutine_threadsafe`` and waits for it, never longer than
-the run has left, so a slow service cannot hold a thread past the script's
-wall-clock budget. ``with_conn`` can skip the hop: with ``sessions`` a script
-thread runs the service on a loop and connection of its own.
+Scripts run off the serving loop (a reactor thread's greenlets or pool
+threads); services (Postgres, Redis) are asyncio code. ``SdkBridge.call``
+submits a coroutine to the serving loop with ``run_coroutine_threadsafe``
+and waits for it, never longer than the run has left, so a slow service
+cannot hold a run past the script's wall-clock budget; a reactor run waits
+on its own loop instead of blocking the thread its neighbours share.
+``with_conn`` skips the hop: with ``sessions`` (the reactor, or the threads'
+:class:`~picloud.execution.sessions.ThreadSessions`) the service runs on the
+run's own connection.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
+from picloud.execution.reactor import ScriptReactor, in_reactor_run, wait_in_run
 from picloud.execution.sessions import ThreadSessions
 from picloud.rhai.errors import ErrorTerminated
 
@@ -37,12 +41,12 @@ class SdkBridge:
         pool: Any = None,
         *,
         max_wait: float = 30.0,
-        sessions: ThreadSessions | None = None,
+        sessions: ThreadSessions | ScriptReactor | None = None,
     ) -> None:
         self.loop = loop
         #: The asyncpg pool services borrow a connection from.
         self.pool = pool
-        #: Script threads' own connections: ``with_conn`` runs there, without the hop.
+        #: Script runs' own connections: ``with_conn`` runs there, without the hop.
         self.sessions = sessions
         self.max_wait = max_wait
         self._loop_thread = threading.get_ident() if _running_in(loop) else None
@@ -59,6 +63,12 @@ class SdkBridge:
             coro.close()
             raise BridgeError("the SDK bridge cannot be used from the event loop thread")
         limit = self._limit(timeout)
+        if in_reactor_run():
+            # Blocking here would stop every run of the reactor thread: wait on its loop.
+            loop = self.loop
+            return wait_in_run(
+                lambda: asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop)), limit
+            )
         fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
         try:
             return fut.result(limit)

@@ -60,4 +60,8 @@ def build_engine(
     # print/debug from a script go to the server log, never to stdout.
     engine.on_print(lambda text: log.info("script print: %s", text))
     engine.on_debug(lambda text: log.debug("script debug: %s", text))
+    # A run sharing a reactor thread lets the others go first now and then.
+    from picloud.execution.reactor import cooperate
+
+    engine.on_budget(cooperate)
     return engine
