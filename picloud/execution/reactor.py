@@ -1,4 +1,4 @@
-"""Script runs as greenlets on reactor threads: an SDK call waits on the loop, not in a thread.
+"""Script runs as greenlets on a reactor thread: an SDK call waits on its loop, not in a thread.
 
 :class:`~picloud.execution.pool.ScriptPool` gives every run a thread, so a
 run waiting for Postgres holds a thread, and with eight of them the threads
@@ -13,20 +13,20 @@ the error in). The script is still plain synchronous code; only the thread
 under it changes.
 
 - Admission is :class:`ScriptPool`'s (its ``run`` and its limits): ``size``
-  runs at once in all, queued runs dropped past their ``wait`` budget
-  (``PoolBusy``), a waiter failed past its hard limit.
-- A run takes a connection from its thread's idle list at its first SDK
-  call and gives it back when it ends; the thread opens one when none is
-  idle (at most ``size`` per thread).
+  runs at once, the rest queued in order and refused past their ``wait``
+  budget (``PoolBusy``), a waiter failed past its hard limit.
+- A run takes an idle connection of the thread at its first SDK call and
+  gives it back when it ends; the thread opens one when none is idle (so at
+  most ``size``).
 - Each call is bounded by its limit (the run's remaining time) with a timer:
-  past it the call's task is cancelled, the connection is closed (a cancelled
-  statement may still be on its way to the server) and the run ends with
-  Rhai's termination error.
+  past it the call's task is cancelled (asyncpg asks the server to cancel the
+  statement), the connection is closed once that is acknowledged, and the run
+  ends with Rhai's termination error.
 - The interpreter's budget check calls :func:`cooperate`: a run that has
   interpreted for :data:`SLICE` seconds without an SDK call lets the other
-  runs of its thread go first. A single long native call (a huge sort)
-  cannot be interrupted; it delays the other runs of its thread, and only
-  those, which is why there can be more than one thread.
+  runs go first. A single long native call (a huge sort) cannot be
+  interrupted and delays the other runs until it returns; where that matters
+  more than speed, ``PICLOUD_SCRIPT_RUNNER=threads`` gives each run a thread.
 - A run's greenlet shares its ``contextvars`` context with the task that
   awaits its calls, so ``current_run()`` reads the same inside services.
 """
@@ -119,7 +119,7 @@ def wait_in_run(make: Callable[[], Awaitable[T]], limit: float) -> T:
 
 
 class ScriptReactor(ScriptPool):
-    """Runs scripts as greenlets on ``threads`` reactor threads, ``size`` at once in all.
+    """Runs scripts as greenlets on one reactor thread, ``size`` at once.
 
     Also the sessions of :class:`~picloud.execution.bridge.SdkBridge`:
     ``call(fn, limit)`` awaits ``fn(conn)`` on the calling run's connection.
@@ -130,14 +130,12 @@ class ScriptReactor(ScriptPool):
         size: int,
         connect: Callable[[], Awaitable[Any]],
         *,
-        threads: int = 1,
         max_queued: int | None = None,
         name: str = "picloud-script",
     ) -> None:
         super().__init__(size, max_queued=max_queued, name=name)
         self._connect = connect
-        self._reactor_count = max(1, min(threads, size))
-        self._reactors: list[_Reactor] = []
+        self._reactor: _Reactor | None = None
 
     # ------------------------------------------------------------------ sessions
 
@@ -157,30 +155,25 @@ class ScriptReactor(ScriptPool):
     # ------------------------------------------------------------------ ScriptPool hooks
 
     def _start(self) -> None:
-        per = -(-self.size // self._reactor_count)
-        self._reactors = [
-            _Reactor(self, f"{self._name}_{i}", per, self._connect)
-            for i in range(self._reactor_count)
-        ]
+        self._reactor = _Reactor(self, self._name, self.size, self._connect)
         # ScriptPool starts its threads when this list is empty.
-        self._threads = [r.thread for r in self._reactors]
+        self._threads = [self._reactor.thread]
 
     def _submit(self, job: _Job) -> None:
-        # The least busy thread; the counts are read unlocked (a hint is enough).
-        reactor = min(self._reactors, key=_Reactor.load)
-        reactor.submit(job)
+        assert self._reactor is not None
+        self._reactor.submit(job)
 
     def shutdown(self) -> None:
-        """Stop accepting runs; running ones finish on their own deadlines, then threads stop."""
+        """Stop accepting runs; running ones finish on their own deadlines, then the thread stops."""
         if self._closed:
             return
         self._closed = True
-        for reactor in self._reactors:
-            reactor.stop()
+        if self._reactor is not None:
+            self._reactor.stop()
 
 
 class _Reactor:
-    """One reactor thread: its loop, its runs and its idle connections."""
+    """The reactor thread: its loop, its runs, their queue and its idle connections."""
 
     def __init__(
         self, owner: ScriptReactor, name: str, slots: int, connect: Callable[[], Awaitable[Any]]
@@ -191,19 +184,15 @@ class _Reactor:
         self.loop = _new_loop()
         #: Runs started here and not yet ended (touched on this thread).
         self.active = 0
-        #: Submitted, not yet counted in (touched on the submitting loop's thread).
-        self.submitted = 0
         self.queue: deque[_Job] = deque()
         self.idle: list[Any] = []
+        #: Connections being closed after a cancelled statement (kept from the GC).
+        self.closing: set[asyncio.Task[None]] = set()
         self.stopping = False
         self.thread = threading.Thread(target=self._main, name=name, daemon=True)
         self.thread.start()
 
-    def load(self) -> int:
-        return self.active + self.submitted
-
     def submit(self, job: _Job) -> None:
-        self.submitted += 1
         self.loop.call_soon_threadsafe(self._admit, job)
 
     def stop(self) -> None:
@@ -224,7 +213,7 @@ class _Reactor:
 
     async def _close_idle(self) -> None:
         conns, self.idle = self.idle, []
-        await asyncio.gather(*(_close(conn) for conn in conns))
+        await asyncio.gather(*(_close(conn) for conn in conns), *self.closing)
         await asyncio.sleep(0)  # a transport closes on the loop's next turn
 
     def _stop(self) -> None:
@@ -237,23 +226,24 @@ class _Reactor:
             self.loop.stop()
 
     def _admit(self, job: _Job) -> None:
-        self.submitted -= 1
         if self.stopping:
             job.error = PoolBusy("script pool is shut down")
             self.owner._finish(job)
-        elif self.active < self.slots:
-            self._begin(job)
-        else:
-            self.queue.append(job)
-
-    def _begin(self, job: _Job) -> None:
-        if time.monotonic() - job.queued_at > job.wait:
-            job.error = PoolBusy("every script thread was busy")
-            self.owner._finish(job)
             return
-        self.active += 1
-        context = contextvars.Context()
-        self.loop.create_task(self._drive(job, context), context=context)
+        self.queue.append(job)
+        self._fill()
+
+    def _fill(self) -> None:
+        """Start queued runs, oldest first, while slots are free; refuse the overdue."""
+        while self.queue and self.active < self.slots:
+            job = self.queue.popleft()
+            if time.monotonic() - job.queued_at > job.wait:
+                job.error = PoolBusy("every script slot was busy")
+                self.owner._finish(job)
+                continue
+            self.active += 1
+            context = contextvars.Context()
+            self.loop.create_task(self._drive(job, context), context=context)
 
     async def _drive(self, job: _Job, context: contextvars.Context) -> None:
         run = _Run(job.fn, getcurrent(), self)
@@ -267,9 +257,9 @@ class _Reactor:
             self._give_back(run)
             self.active -= 1
             self.owner._finish(job)
-            if self.queue and not self.stopping:
-                self._begin(self.queue.popleft())
-            elif self.stopping and self.active == 0:
+            if not self.stopping:
+                self._fill()
+            elif self.active == 0:
                 self.loop.stop()
 
     async def _steer(self, run: _Run, args: tuple[Any, ...]) -> Any:
@@ -311,11 +301,10 @@ class _Reactor:
                     # inherit a half-done one.
                     await conn.execute("ROLLBACK")
         except asyncio.CancelledError:
-            # Past the call's limit (or the loop is going away): the run ends, and
-            # a statement cancelled half-way leaves the connection untrusted.
+            # Past the call's limit (or the loop is going away): the run ends.
             if asked.expired:
                 task.uncancel()
-            self._drop(run)
+            self._retire(run)
             raise ErrorTerminated("Script terminated: run time limit exceeded") from None
         except _BROKEN:
             self._drop(run)
@@ -334,6 +323,21 @@ class _Reactor:
         conn, run.conn = run.conn, None
         if conn is not None and not conn.is_closed():
             self.idle.append(conn)
+
+    def _retire(self, run: _Run) -> None:
+        """Close the run's connection once the server has cancelled its statement.
+
+        Cancelling the awaiting task makes asyncpg ask the server to cancel the
+        statement, on a connection of its own; terminating at once would drop
+        that request, and the server (which does not notice a closed client
+        while a statement runs) would finish the statement, writes and all.
+        A graceful close waits for the cancel to be acknowledged first.
+        """
+        conn, run.conn = run.conn, None
+        if conn is not None and not conn.is_closed():
+            task = self.loop.create_task(_close(conn))
+            self.closing.add(task)
+            task.add_done_callback(self.closing.discard)
 
     @staticmethod
     def _drop(run: _Run) -> None:
