@@ -294,12 +294,14 @@ class _Reactor:
             if conn is None or conn.is_closed():
                 conn = run.conn = await self._take()
             try:
-                return await asked.fn(conn)
-            finally:
-                if not conn.is_closed() and conn.is_in_transaction():
-                    # Services close their transactions; the next call must not
-                    # inherit a half-done one.
-                    await conn.execute("ROLLBACK")
+                result = await asked.fn(conn)
+            except asyncio.CancelledError:
+                raise  # the connection is retired below, not tidied
+            except BaseException:
+                await _tidy(conn)
+                raise
+            await _tidy(conn)
+            return result
         except asyncio.CancelledError:
             # Past the call's limit (or the loop is going away): the run ends.
             if asked.expired:
@@ -344,6 +346,12 @@ class _Reactor:
         conn, run.conn = run.conn, None
         if conn is not None and not conn.is_closed():
             conn.terminate()
+
+
+async def _tidy(conn: Any) -> None:
+    """Services close their transactions; the next call must not inherit a half-done one."""
+    if not conn.is_closed() and conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
 
 
 def _expire(task: asyncio.Task[Any], asked: _Request) -> None:
