@@ -4,8 +4,9 @@
 inside the caller's transaction, so the caller's validation reads and later
 writes (outbox rows, …) commit or roll back together with the events:
 
-1. the SQL function ``picloud_append`` (migrations/0001) takes the app's
-   transaction advisory lock, checks and bumps the stream version and inserts
+1. the SQL function ``picloud_append`` (migrations/0001, now 0055) takes the
+   app's transaction advisory lock, checks the stream's version (its last
+   event's, found through the unique (stream, version) index) and inserts
    the whole batch in one statement;
 2. the inline projections registered for each event type are applied, still
    under that lock, with the final positions.
@@ -400,7 +401,9 @@ async def read_all(
 
 async def stream_version(conn: asyncpg.Connection, stream: str) -> int:
     """The stream's current version (0 when it does not exist)."""
-    version = await conn.fetchval("SELECT version FROM streams WHERE stream = $1", stream)
+    version = await conn.fetchval(
+        "SELECT version FROM events WHERE stream = $1 ORDER BY version DESC LIMIT 1", stream
+    )
     return int(version or 0)
 
 

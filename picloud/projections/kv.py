@@ -4,7 +4,8 @@ Every column comes from the event (value, position, recorded_at) or the
 stream version the append gave it, so a rebuild reproduces the live table
 exactly. The row's ``version`` is the key's stream version: the next write
 appends at that expected version. After a delete the row is gone but the
-stream keeps its version, which is why the service reads ``streams`` too.
+stream keeps its version (its last event's), which is why the service reads
+the stream's last event too.
 """
 
 from __future__ import annotations

@@ -333,7 +333,8 @@ async def locked_transaction(conn: Any, app_id: str) -> AsyncIterator[None]:
 async def _current(conn: Any, app_id: str, collection: str, key: str) -> tuple[int, str | None]:
     """The key's stream version and its value as JSON text (``None``: absent)."""
     row = await conn.fetchrow(
-        "SELECT (SELECT version FROM streams WHERE stream = $1) AS version,"
+        "SELECT (SELECT version FROM events WHERE stream = $1 ORDER BY version DESC LIMIT 1)"
+        " AS version,"
         " (SELECT value::text FROM kv_entries WHERE app_id = $2::uuid AND collection = $3"
         " AND key = $4) AS value",
         kv_stream(app_id, collection, key),

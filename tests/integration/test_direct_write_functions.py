@@ -1,4 +1,4 @@
-"""The direct-write SQL functions' answers besides 'ok' (migrations/0054).
+"""The direct-write SQL functions' answers besides 'ok' (migrations/0054, 0055).
 
 ``picloud_kv_write`` and ``picloud_docs_write`` are the single-event case of
 ``picloud_append`` under the app lock; these pin the statuses the services
@@ -150,3 +150,35 @@ async def test_every_write_returns_its_events_position_version_and_time(
     changed = await _write(pool, "docs", _doc(app_id, "doc.updated", doc_id))
     assert made["o_created_at"] == made["o_recorded_at"] == changed["o_created_at"]
     assert changed["o_version"] == 2 and changed["o_recorded_at"] >= made["o_recorded_at"]
+
+
+async def test_a_keys_version_continues_from_its_last_event_with_or_without_a_row(
+    pool: asyncpg.Pool,
+) -> None:
+    # (migrations/0055: a live key's row holds the version; without one, the log does.)
+    app_id = await new_app(pool, "versions")
+    # Given a key whose first event was appended without its projection row
+    await pool.execute(
+        "SELECT * FROM picloud_append($1, $2::uuid, 0, ARRAY['kv.set'], ARRAY[1],"
+        " ARRAY['{}'], '{}', 'system', NULL, NULL, false, NULL)",
+        kv_stream(app_id, "c", "k"),
+        app_id,
+    )
+    # When it is set (no row: the log tells), set again (the row tells), deleted and set
+    answers = [
+        await _write(pool, "kv", _kv(app_id, "kv.set", value=1)),
+        await _write(pool, "kv", _kv(app_id, "kv.set", value=2)),
+        await _write(pool, "kv", _kv(app_id, "kv.deleted")),
+        await _write(pool, "kv", _kv(app_id, "kv.set", value=3)),
+    ]
+    # Then each write took the next version of the stream
+    assert [a["o_version"] for a in answers] == [2, 3, 4, 5]
+    versions = await pool.fetch(
+        "SELECT version FROM events WHERE stream = $1 ORDER BY position",
+        kv_stream(app_id, "c", "k"),
+    )
+    assert [r["version"] for r in versions] == [1, 2, 3, 4, 5]
+    row = await pool.fetchrow(
+        "SELECT value::text AS v, version FROM kv_entries WHERE app_id = $1::uuid", app_id
+    )
+    assert (row["v"], row["version"]) == ("3", 5)

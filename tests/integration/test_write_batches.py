@@ -73,9 +73,10 @@ async def test_a_write_that_fails_in_a_batch_fails_alone(pool: asyncpg.Pool) -> 
     app_id = await new_app(pool, "mixed")
     other = await new_app(pool, "other")
     await pool.execute(
-        "INSERT INTO streams (stream, app_id, version) VALUES ($1, $2::uuid, 1)",
-        f"kv-{app_id}-c:bad",
+        "INSERT INTO events (app_id, stream, version, type, data, meta)"
+        " VALUES ($1::uuid, $2, 1, 'kv.set', '{}'::jsonb, '{}'::jsonb)",
         other,
+        f"kv-{app_id}-c:bad",
     )
     async with _app_locked(pool, app_id):
         first = asyncio.create_task(_set(pool, app_id, "first", 0))
