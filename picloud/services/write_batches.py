@@ -12,7 +12,9 @@ once per write, in queue order, in one transaction: one lock, one flush).
 Every caller gets its own write's row back once that transaction committed,
 so a call still returns only when its write is durable and visible.
 
-A caller leads only with time to spare (``LEAD_MIN_SECONDS`` of its script
+A write that finds nothing in flight for its app is sent at once, alone (no
+queue entry, no hand-over of its answer); only writes arriving while it is
+in flight queue. A caller leads only with time to spare (``LEAD_MIN_SECONDS`` of its script
 run left): a leader whose run ends mid-statement would leave its followers
 not knowing whether their writes committed. One that has less writes alone
 and passes the lead on. Should a batch be interrupted all the same (the
@@ -199,15 +201,24 @@ class WriteBatches:
             # Inside a caller's transaction: it commits, not us.
             return await conn.fetchrow(SINGLE_SQL[store], *args, trigger_kinds)
         key = (store, str(args[0]), tuple(trigger_kinds))
-        me = _Write(args, asyncio.get_running_loop())
         with self._lock:
             queue = self._queues.get(key)
+            alone = queue is None
             if queue is None:
+                # Nothing in flight: write alone; writes arriving meanwhile queue up.
                 queue = self._queues[key] = _Queue()
-            queue.waiting.append(me)
-            lead = not queue.busy
-            if lead:
                 queue.busy = True
+            else:
+                me = _Write(args, asyncio.get_running_loop())
+                queue.waiting.append(me)
+                lead = not queue.busy
+                if lead:
+                    queue.busy = True
+        if alone:
+            try:
+                return await conn.fetchrow(SINGLE_SQL[store], *args, trigger_kinds)
+            finally:
+                self._hand_over(key, queue)
         if not lead:
             try:
                 answer = await me.wait()
