@@ -14,10 +14,10 @@ so a call still returns only when its write is durable and visible.
 
 A write that finds nothing in flight for its app is sent at once, alone (no
 queue entry, no hand-over of its answer); only writes arriving while it is
-in flight queue. A caller leads only with time to spare (``LEAD_MIN_SECONDS`` of its script
-run left): a leader whose run ends mid-statement would leave its followers
-not knowing whether their writes committed. One that has less writes alone
-and passes the lead on. Should a batch be interrupted all the same (the
+in flight queue. A queued caller leads only with time to spare
+(``LEAD_MIN_SECONDS`` of its script run left): a leader whose run ends
+mid-statement would leave its followers not knowing whether their writes
+committed. One that has less writes alone and passes the lead on. Should a batch be interrupted all the same (the
 process stopping), its followers get ``write_interrupted``.
 
 The writes are applied one after another exactly as they would be alone
