@@ -1,4 +1,4 @@
-"""Running scripts for the API process: thread pool, engine, caches, module resolver, SDK bridge.
+"""Running scripts for the API process: reactor and thread pool, engine, caches, resolver, bridge.
 
 The data plane (``picloud/dataplane``) asks this package to run a compiled
 endpoint script off the event loop; triggers and workers reuse the same
@@ -11,6 +11,7 @@ from picloud.execution.bridge import SdkBridge
 from picloud.execution.cache import CompiledModule, CompiledScript, LruCache
 from picloud.execution.engine import build_engine, engine_options
 from picloud.execution.pool import PoolBusy, ScriptPool
+from picloud.execution.reactor import ScriptReactor
 from picloud.execution.run import ScriptRun, current_run
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "LruCache",
     "PoolBusy",
     "ScriptPool",
+    "ScriptReactor",
     "ScriptRun",
     "SdkBridge",
     "build_engine",
