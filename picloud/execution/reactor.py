@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import logging
 import threading
 import time
 from collections import deque
@@ -44,15 +43,13 @@ from typing import Any, TypeVar
 
 from greenlet import getcurrent, greenlet
 
+from picloud.execution.connections import BROKEN, close_connection, new_loop
 from picloud.execution.pool import PoolBusy, ScriptPool, _Job
-from picloud.execution.sessions import _BROKEN, _close, _new_loop
 from picloud.rhai.errors import ErrorTerminated
 
 __all__ = ["SLICE", "ScriptReactor", "cooperate", "in_reactor_run", "wait_in_run"]
 
 T = TypeVar("T")
-
-log = logging.getLogger("picloud.execution")
 
 #: Interpreting time (seconds) after which a run lets its thread's other runs go first.
 SLICE = 0.005
@@ -181,7 +178,7 @@ class _Reactor:
         self.owner = owner
         self.slots = slots
         self.connect = connect
-        self.loop = _new_loop()
+        self.loop = new_loop()
         #: Runs started here and not yet ended (touched on this thread).
         self.active = 0
         self.queue: deque[_Job] = deque()
@@ -213,7 +210,7 @@ class _Reactor:
 
     async def _close_idle(self) -> None:
         conns, self.idle = self.idle, []
-        await asyncio.gather(*(_close(conn) for conn in conns), *self.closing)
+        await asyncio.gather(*(close_connection(conn) for conn in conns), *self.closing)
         await asyncio.sleep(0)  # a transport closes on the loop's next turn
 
     def _stop(self) -> None:
@@ -308,7 +305,7 @@ class _Reactor:
                 task.uncancel()
             self._retire(run)
             raise ErrorTerminated("Script terminated: run time limit exceeded") from None
-        except _BROKEN:
+        except BROKEN:
             self._drop(run)
             raise
         finally:
@@ -337,7 +334,7 @@ class _Reactor:
         """
         conn, run.conn = run.conn, None
         if conn is not None and not conn.is_closed():
-            task = self.loop.create_task(_close(conn))
+            task = self.loop.create_task(close_connection(conn))
             self.closing.add(task)
             task.add_done_callback(self.closing.discard)
 

@@ -44,8 +44,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
-import asyncpg
-
+from picloud.execution.connections import BROKEN, close_connection, new_loop
 from picloud.rhai.errors import ErrorTerminated
 
 __all__ = ["IDLE_CHECK_AFTER", "ThreadSessions", "call_remaining", "script_sessions"]
@@ -55,30 +54,12 @@ T = TypeVar("T")
 #: A connection idle longer than this (seconds) is checked before use (one round trip).
 IDLE_CHECK_AFTER = 5.0
 
-#: Errors after which a connection is not trusted again (a new one is opened).
-_BROKEN = (
-    ConnectionError,
-    OSError,
-    asyncio.CancelledError,
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,
-)
-
-
-def _new_loop() -> asyncio.AbstractEventLoop:
-    """uvloop where it is installed (faster under concurrent script threads), else asyncio's."""
-    try:
-        import uvloop
-    except ImportError:  # Windows: uvloop does not exist there
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
-
 
 class _Session:
     __slots__ = ("conn", "expired", "loop", "started", "used_at")
 
     def __init__(self) -> None:
-        self.loop = _new_loop()
+        self.loop = new_loop()
         self.conn: Any = None
         #: The watchdog found the current call past its limit (and cancelled its statement).
         self.expired = False
@@ -272,7 +253,7 @@ class ThreadSessions:
             self._drop(session)
             raise ErrorTerminated("Script terminated: run time limit exceeded") from None
         if error is not None:
-            if isinstance(error, _BROKEN):
+            if isinstance(error, BROKEN):
                 self._drop(session)
             raise error
         return result
@@ -345,16 +326,9 @@ class ThreadSessions:
         conn, session.conn = session.conn, None
         try:
             if conn is not None and not conn.is_closed():
-                session.loop.run_until_complete(_close(conn))
+                session.loop.run_until_complete(close_connection(conn))
         finally:
             session.loop.close()
-
-
-async def _close(conn: Any) -> None:
-    try:
-        await asyncio.wait_for(conn.close(), 2.0)
-    except Exception:  # noqa: BLE001 - closing a broken connection: just drop it
-        conn.terminate()
 
 
 def script_sessions(settings: Any) -> ThreadSessions:
