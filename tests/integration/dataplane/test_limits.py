@@ -10,6 +10,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from picloud.settings import Settings
+from tests.integration._deploy import admin_login
 from tests.integration.dataplane.conftest import TIMEOUT_MS, Deployer, error_of, make_app
 
 Client = AsyncTestClient[Litestar]
@@ -96,14 +97,7 @@ async def test_operation_limit_is_script_limit(dp_settings: Settings) -> None:
     # Given a process with PICLOUD_SCRIPT_MAX_OPERATIONS set low
     app = make_app(dp_settings.replace(script_max_operations=10_000))
     async with AsyncTestClient(app, base_url="http://127.0.0.1") as client:
-        r = await client.post(
-            "/api/v1/auth/login",
-            json={
-                "email": dp_settings.bootstrap_admin_email,
-                "password": dp_settings.bootstrap_admin_password,
-            },
-        )
-        deploy = Deployer(client, {"Authorization": f"Bearer {r.json()['token']}"})
+        deploy = Deployer(client, await admin_login(client))
         created = await deploy.app()
         await deploy.endpoint(created["slug"], "GET", "/busy", LOOP)
         await deploy.endpoint(

@@ -8,6 +8,7 @@ from litestar.testing import AsyncTestClient
 from picloud.execution.pool import ScriptPool
 from picloud.execution.reactor import ScriptReactor
 from picloud.settings import Settings
+from tests.integration._deploy import admin_login
 from tests.integration.dataplane.conftest import Deployer, error_of, make_app
 
 COUNTER = """
@@ -30,14 +31,7 @@ async def test_each_runner_keeps_state_and_ends_runaways(
     # Given a process whose sync routes run on the chosen runner
     app = make_app(dp_settings.replace(script_runner=runner))
     async with AsyncTestClient(app, base_url="http://127.0.0.1") as client:
-        r = await client.post(
-            "/api/v1/auth/login",
-            json={
-                "email": dp_settings.bootstrap_admin_email,
-                "password": dp_settings.bootstrap_admin_password,
-            },
-        )
-        deploy = Deployer(client, {"Authorization": f"Bearer {r.json()['token']}"})
+        deploy = Deployer(client, await admin_login(client))
         slug = (await deploy.app())["slug"]
         await deploy.endpoint(slug, "GET", "/count", COUNTER)
         await deploy.endpoint(slug, "GET", "/docs", SLOW_QUERY)
