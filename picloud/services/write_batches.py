@@ -17,8 +17,9 @@ queue entry, no hand-over of its answer); only writes arriving while it is
 in flight queue. A queued caller leads only with time to spare
 (``LEAD_MIN_SECONDS`` of its script run left): a leader whose run ends
 mid-statement would leave its followers not knowing whether their writes
-committed. One that has less writes alone and passes the lead on. Should a batch be interrupted all the same (the
-process stopping), its followers get ``write_interrupted``.
+committed. One that has less writes alone and passes the lead on. Should a
+batch be interrupted all the same (the process stopping), its followers get
+``write_interrupted``.
 
 The writes are applied one after another exactly as they would be alone
 (each function call sees the writes before it), so the log and projections
@@ -167,11 +168,15 @@ class _Write:
 
 
 class _Queue:
-    __slots__ = ("busy", "heir", "waiting")
+    """Writes of one key waiting while a write or batch of it is in flight.
+
+    A queue exists exactly while something of its key is in flight; the one in
+    flight hands over (to the first waiting, or by removing the queue) when it lands.
+    """
+
+    __slots__ = ("heir", "waiting")
 
     def __init__(self) -> None:
-        #: A batch of this queue is in flight (its leader hands over when it lands).
-        self.busy = False
         self.waiting: list[_Write] = []
         #: The caller the lead was handed to and that has not taken it up yet.
         self.heir: _Write | None = None
@@ -203,34 +208,29 @@ class WriteBatches:
         key = (store, str(args[0]), tuple(trigger_kinds))
         with self._lock:
             queue = self._queues.get(key)
-            alone = queue is None
             if queue is None:
                 # Nothing in flight: write alone; writes arriving meanwhile queue up.
                 queue = self._queues[key] = _Queue()
-                queue.busy = True
+                me = None
             else:
                 me = _Write(args, asyncio.get_running_loop())
                 queue.waiting.append(me)
-                lead = not queue.busy
-                if lead:
-                    queue.busy = True
-        if alone:
+        if me is None:
             try:
                 return await conn.fetchrow(SINGLE_SQL[store], *args, trigger_kinds)
             finally:
                 self._hand_over(key, queue)
-        if not lead:
-            try:
-                answer = await me.wait()
-            except BaseException:
-                self._give_up(key, queue, me)
-                raise
-            if answer is not _LEAD:
-                return answer
-            # Our turn to lead: wait afresh for our own row (still first in the queue).
-            with self._lock:
-                queue.heir = None
-            me.reset()
+        try:
+            answer = await me.wait()
+        except BaseException:
+            self._give_up(key, queue, me)
+            raise
+        if answer is not _LEAD:
+            return answer
+        # Our turn to lead: wait afresh for our own row (still first in the queue).
+        with self._lock:
+            queue.heir = None
+        me.reset()
         run = current_run()
         if run is not None and run.remaining() < LEAD_MIN_SECONDS:
             # Too little time to carry others' writes: write alone, then hand over.
@@ -272,7 +272,6 @@ class WriteBatches:
                 queue.heir.settle(_LEAD)
             else:
                 queue.heir = None
-                queue.busy = False
                 del self._queues[key]
 
     def _give_up(self, key: tuple[str, str, tuple[str, ...]], queue: _Queue, me: _Write) -> None:
