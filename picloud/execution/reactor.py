@@ -216,16 +216,13 @@ class _Reactor:
     def _stop(self) -> None:
         self.stopping = True
         while self.queue:
-            job = self.queue.popleft()
-            job.error = PoolBusy("script pool is shut down")
-            self.owner._finish(job)
+            self._refuse(self.queue.popleft(), "script pool is shut down")
         if self.active == 0:
             self.loop.stop()
 
     def _admit(self, job: _Job) -> None:
         if self.stopping:
-            job.error = PoolBusy("script pool is shut down")
-            self.owner._finish(job)
+            self._refuse(job, "script pool is shut down")
             return
         self.queue.append(job)
         self._fill()
@@ -235,12 +232,15 @@ class _Reactor:
         while self.queue and self.active < self.slots:
             job = self.queue.popleft()
             if time.monotonic() - job.queued_at > job.wait:
-                job.error = PoolBusy("every script slot was busy")
-                self.owner._finish(job)
+                self._refuse(job, "every script slot was busy")
                 continue
             self.active += 1
             context = contextvars.Context()
             self.loop.create_task(self._drive(job, context), context=context)
+
+    def _refuse(self, job: _Job, why: str) -> None:
+        job.error = PoolBusy(why)
+        self.owner._finish(job)
 
     async def _drive(self, job: _Job, context: contextvars.Context) -> None:
         run = _Run(job.fn, getcurrent(), self)
