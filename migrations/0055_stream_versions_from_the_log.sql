@@ -5,9 +5,9 @@
 -- finds a stream's last event in one probe, and every append reads it under
 -- the app's lock (taken first), so the read is exact, and the unique index
 -- still refuses a version written twice. Keeping the table in step cost each
--- write an upsert (a heap update, its WAL record and an index probe): about a
--- tenth of a script's KV set+get pair at eight workers (bench/kv_docs.py,
--- KV set+get, app per worker: ~3,100-3,250 pairs/s with it, ~3,500 without).
+-- write an upsert (a heap update, its WAL record and an index probe): KV
+-- set+get from scripts at eight workers, an app each, went from ~3,100-3,250
+-- to ~3,330-3,360 pairs/s without it (bench/kv_docs.py's cell, in-process).
 -- Nothing is lost by dropping it: every row of it is derivable from events.
 --
 -- picloud_append (0002), picloud_kv_write and picloud_docs_write (0054) are
